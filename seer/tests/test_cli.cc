@@ -1,0 +1,135 @@
+// The `seer` program as a user runs it: outputs, exit codes and error messages.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "common/mapped_file.h"
+#include "common/shared_dir.h"
+#include "gguf_writer.h"
+
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+CliRun Seer(const std::string& args) {
+  const std::string err_path = seer::test::TempPath("stderr.txt");
+  const std::string command = std::string(SEER_CLI_PATH) + " " + args + " 2>'" + err_path + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, common::ReadFile(err_path)};
+}
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+std::string Gguf() { return Quote(common::SharedFile("models/stories260K/stories260K.gguf")); }
+
+std::string LastLine(const std::string& text) {
+  const auto end = text.find_last_not_of('\n');
+  const auto start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+TEST(Cli, GenerateGreedyPrintsTheReferenceTextForBothFormats) {
+  const auto reference = nlohmann::json::parse(common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
+  const std::string prompt = "--prompt \"Once upon a time, there was a little girl named Lily\" --steps 256 --temperature 0";
+  const CliRun gguf = Seer("generate --model " + Gguf() + " " + prompt);
+  EXPECT_EQ(gguf.exit_code, 0) << gguf.err;
+  EXPECT_EQ(gguf.out, reference["greedy_text"].get<std::string>());
+  EXPECT_NE(gguf.err.find("tok/s"), std::string::npos);
+  const CliRun bin = Seer("generate --model " + Quote(common::SharedFile("models/stories260K/stories260K.bin")) +
+                       " --tokenizer " + Quote(common::SharedFile("models/stories260K/tok512.bin")) + " " + prompt);
+  EXPECT_EQ(bin.exit_code, 0) << bin.err;
+  EXPECT_EQ(bin.out, gguf.out);
+}
+
+TEST(Cli, SamplingIsReproducibleWithASeed) {
+  const std::string args = "generate --model " + Gguf() + " --prompt \"Tom had a dog\" --steps 60 --temperature 0.8 --top-p 0.9 --seed 7";
+  const CliRun a = Seer(args), b = Seer(args);
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(a.out.rfind("Tom had a dog", 0), 0u);
+}
+
+TEST(Cli, TokenizeAndInfo) {
+  const std::string text = seer::test::TempPath("prompt.txt");
+  std::ofstream(text) << "Once upon a time";
+  const CliRun tok = Seer("tokenize --model " + Gguf() + " --text-file " + Quote(text));
+  EXPECT_EQ(tok.exit_code, 0) << tok.err;
+  EXPECT_EQ(tok.out, "403 407 261 378\n");
+  const CliRun info = Seer("info --model " + Gguf());
+  EXPECT_EQ(info.exit_code, 0);
+  EXPECT_NE(info.out.find("kv_heads        4"), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("F32 (292800 elements)"), std::string::npos) << info.out;
+}
+
+TEST(Cli, PerplexityEndsWithItsSummaryLine) {
+  const std::string text = seer::test::TempPath("story.txt");
+  std::ofstream(text) << "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+                         "One day, she saw a big, red ball. She wanted to play with it, but it was too high.\n";
+  const CliRun run = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) + " --ctx 16");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string last = LastLine(run.out);
+  double ppl = 0;
+  long tokens = 0;
+  ASSERT_EQ(std::sscanf(last.c_str(), "ppl=%lf tokens=%ld", &ppl, &tokens), 2) << last;
+  EXPECT_GT(ppl, 1.0);
+  EXPECT_LT(ppl, 20.0);  // In-domain text for a TinyStories model; a uniform guess would be 512.
+  EXPECT_GT(tokens, 30);
+}
+
+TEST(Cli, BenchAttentionJson) {
+  const CliRun run = Seer("bench attention --heads 4 --kv-heads 2 --head-dim 64 --seq 256 --repeats 1 --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto json = nlohmann::json::parse(LastLine(run.out));
+  for (const char* key : {"dense_s", "dense_gflops", "sgemm_gflops", "ratio_to_sgemm"}) {
+    ASSERT_TRUE(json.contains(key)) << key;
+    EXPECT_GT(json[key].get<double>(), 0.0) << key;
+  }
+}
+
+TEST(Cli, UserErrorsGiveOneMessageAndANonZeroExit) {
+  const std::string missing = seer::test::TempPath("no-such-model.gguf");
+  CliRun run = Seer("info --model " + Quote(missing));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("seer: error: cannot open '" + missing + "'"), std::string::npos) << run.err;
+
+  const std::string truncated = seer::test::TempPath("cut.gguf");
+  {
+    const std::string bytes = common::ReadFile(common::SharedFile("models/stories260K/stories260K.gguf"));
+    std::ofstream(truncated, std::ios::binary) << bytes.substr(0, 5000);
+  }
+  run = Seer("generate --model " + Quote(truncated) + " --prompt hi --steps 10");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("truncated"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty());
+
+  run = Seer("generate --model " + Quote(common::SharedFile("models/stories260K/stories260K.bin")) + " --prompt hi");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--tokenizer"), std::string::npos) << run.err;
+
+  run = Seer("generate --model " + Gguf() + " --prompt hi --steps 100000");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--steps"), std::string::npos) << run.err;
+
+  run = Seer("ppl --model " + Gguf() + " --text-file " + Quote(missing) + " --ctx 64");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find(missing), std::string::npos) << run.err;
+
+  run = Seer("generate --model " + Gguf() + " --prompt hi --temperature -1");
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--temperature"), std::string::npos) << run.err;
+
+  run = Seer("frobnicate");
+  EXPECT_NE(run.exit_code, 0);
+}
+
+}  // namespace

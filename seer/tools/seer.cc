@@ -1,0 +1,197 @@
+// The `seer` command line: a thin layer over the seer library.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <new>
+
+#include "bench_attention.h"
+#include "common/error.h"
+#include "common/mapped_file.h"
+#include "common/progress.h"
+#include "seer/generate.h"
+#include "seer/model.h"
+#include "seer/perplexity.h"
+#include "seer/sampler.h"
+#include "seer/tokenizer.h"
+#include "seer/transformer.h"
+
+namespace {
+
+struct ModelOptions {
+  std::string model;
+  std::string tokenizer;
+
+  void Add(CLI::App* cmd) {
+    cmd->add_option("--model", model, "GGUF file or llama2.c checkpoint")->required();
+    cmd->add_option("--tokenizer", tokenizer, "tokenizer .bin of a llama2.c checkpoint");
+  }
+};
+
+std::string ShapeText(const std::vector<std::uint64_t>& shape) {
+  std::string out;
+  for (auto d : shape) out += (out.empty() ? "" : " x ") + std::to_string(d);
+  return "[" + out + "]";
+}
+
+void Info(const ModelOptions& m, bool list_tensors) {
+  const auto model = seer::LoadModel(m.model, m.tokenizer);
+  const seer::ModelConfig& c = model->config;
+  std::map<std::string, std::uint64_t> elements_by_dtype;
+  std::uint64_t parameters = 0;
+  for (const auto& t : model->stored_tensors) {
+    std::uint64_t n = 1;
+    for (auto d : t.shape) n *= d;
+    parameters += n;
+    elements_by_dtype[std::string(seer::DTypeName(t.dtype))] += n;
+  }
+  fmt::print("file            {}\n", model->path);
+  fmt::print("format          {}\n", model->format);
+  fmt::print("architecture    {}{}\n", c.architecture, c.name.empty() ? "" : " (" + c.name + ")");
+  fmt::print("parameters      {}\n", parameters);
+  fmt::print("dim             {}\n", c.dim);
+  fmt::print("hidden_dim      {}\n", c.hidden_dim);
+  fmt::print("layers          {}\n", c.n_layers);
+  fmt::print("heads           {}\n", c.n_heads);
+  fmt::print("kv_heads        {}\n", c.n_kv_heads);
+  fmt::print("head_dim        {}\n", c.head_dim);
+  fmt::print("vocab           {}\n", c.vocab_size);
+  fmt::print("context_length  {}\n", c.context_length);
+  fmt::print("rms_eps         {}\n", c.rms_eps);
+  fmt::print("rope_theta      {}\n", c.rope_theta);
+  fmt::print("output          {}\n", c.tied_output ? "tied to token embedding" : "separate matrix");
+  std::string dtypes;
+  for (const auto& [name, n] : elements_by_dtype) dtypes += fmt::format("{}{} ({} elements)", dtypes.empty() ? "" : ", ", name, n);
+  fmt::print("dtypes          {}\n", dtypes);
+  fmt::print("tensors         {}\n", model->stored_tensors.size());
+  if (list_tensors) {
+    for (const auto& t : model->stored_tensors) {
+      fmt::print("  {:<32} {:<5} {}\n", t.name, seer::DTypeName(t.dtype), ShapeText(t.shape));
+    }
+  }
+}
+
+void Tokenize(const ModelOptions& m, const std::string& text_file, bool bos) {
+  const auto model = seer::LoadModel(m.model, m.tokenizer);
+  const seer::Tokenizer tokenizer(model->vocab);
+  const std::string text = common::ReadFile(text_file);
+  const auto ids = tokenizer.Encode(text, bos);
+  std::string line;
+  for (int id : ids) line += (line.empty() ? "" : " ") + std::to_string(id);
+  fmt::print("{}\n", line);
+}
+
+// Prints a token's text, dropping bare control bytes the way llama2.c's safe_printf does.
+void PrintPiece(const std::string& piece) {
+  if (piece.size() == 1) {
+    const auto byte = static_cast<unsigned char>(piece[0]);
+    if (byte < 0x80 && !(std::isprint(byte) || std::isspace(byte))) return;
+  }
+  std::fwrite(piece.data(), 1, piece.size(), stdout);
+  std::fflush(stdout);
+}
+
+void GenerateText(const ModelOptions& m, const std::string& prompt, int steps, seer::SamplerOptions sampling) {
+  const auto model = seer::LoadModel(m.model, m.tokenizer);
+  const seer::Tokenizer tokenizer(model->vocab);
+  seer::Transformer transformer(*model);
+  seer::Sampler sampler(sampling);
+  const auto stats = seer::Generate(transformer, tokenizer, sampler, prompt, steps, PrintPiece);
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+  fmt::print(stderr, "prompt: {} tokens in {:.3f} s ({:.1f} tok/s); generated: {} tokens in {:.3f} s ({:.1f} tok/s)\n",
+             stats.prompt_tokens, stats.prefill_seconds,
+             stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0, stats.generated_tokens,
+             stats.decode_seconds, stats.decode_seconds > 0 ? stats.generated_tokens / stats.decode_seconds : 0.0);
+}
+
+void PerplexityOfFile(const ModelOptions& m, const std::string& text_file, int ctx) {
+  const auto model = seer::LoadModel(m.model, m.tokenizer);
+  const seer::Tokenizer tokenizer(model->vocab);
+  const std::string text = common::ReadFile(text_file);
+  const auto tokens = tokenizer.Encode(text, /*add_bos=*/true);
+  seer::Transformer transformer(*model, ctx);
+  const auto start = std::chrono::steady_clock::now();
+  common::Progress progress("ppl", (static_cast<long>(tokens.size()) + ctx - 1) / ctx, "windows");
+  const auto result = seer::Perplexity(transformer, tokens, ctx, [&](int done, int) { progress.Update(done); });
+  progress.Finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print(stderr, "{} tokens scored in {:.2f} s ({:.0f} tok/s)\n", result.scored_tokens, seconds,
+             result.scored_tokens / seconds);
+  fmt::print("ppl={:.6f} tokens={}\n", result.perplexity, result.scored_tokens);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"seer: LLM inference with learned block-sparse attention (SeerAttention)"};
+  app.require_subcommand(1);
+  ModelOptions model_options;
+
+  bool list_tensors = false;
+  auto* info = app.add_subcommand("info", "Show a model's architecture, sizes and dtypes");
+  model_options.Add(info);
+  info->add_flag("--tensors", list_tensors, "List every tensor with its dtype and shape");
+
+  std::string text_file;
+  bool bos = false;
+  auto* tokenize = app.add_subcommand("tokenize", "Print the token ids of a text file");
+  model_options.Add(tokenize);
+  tokenize->add_option("--text-file", text_file, "UTF-8 text to tokenize")->required();
+  tokenize->add_flag("--bos", bos, "Prepend the BOS token");
+
+  std::string prompt;
+  int steps = 256;
+  seer::SamplerOptions sampling;
+  sampling.seed = static_cast<std::uint64_t>(std::time(nullptr));
+  auto* generate = app.add_subcommand("generate", "Continue a prompt");
+  model_options.Add(generate);
+  generate->add_option("--prompt", prompt, "Text to continue")->required();
+  generate->add_option("--steps", steps, "Positions to fill, prompt tokens included (as llama2.c's -n)")
+      ->capture_default_str();
+  generate->add_option("--temperature", sampling.temperature, "0 = greedy")->capture_default_str();
+  generate->add_option("--top-p", sampling.top_p, "Nucleus sampling mass (0 or 1 = off)")->capture_default_str();
+  generate->add_option("--seed", sampling.seed, "Random seed (default: the time)");
+
+  int ctx = 512;
+  auto* ppl = app.add_subcommand("ppl", "Perplexity of a text over consecutive windows");
+  model_options.Add(ppl);
+  ppl->add_option("--text-file", text_file, "UTF-8 text to score")->required();
+  ppl->add_option("--ctx", ctx, "Window length in tokens")->capture_default_str();
+
+  seer::cli::BenchAttentionOptions bench_options;
+  auto* bench = app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+  auto* bench_attention = bench->add_subcommand("attention", "Dense causal flash attention vs the SGEMM rate");
+  bench_attention->add_option("--heads", bench_options.heads, "Query heads")->capture_default_str();
+  bench_attention->add_option("--kv-heads", bench_options.kv_heads, "KV heads")->capture_default_str();
+  bench_attention->add_option("--head-dim", bench_options.head_dim, "Head dimension")->capture_default_str();
+  bench_attention->add_option("--seq", bench_options.seq, "Sequence length")->capture_default_str();
+  bench_attention->add_option("--block", bench_options.block, "Tile / block size")->capture_default_str();
+  bench_attention->add_option("--repeats", bench_options.repeats, "Timed runs (best is kept)")->capture_default_str();
+  bench_attention->add_flag("--json", bench_options.json, "End with one JSON line");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (*info) Info(model_options, list_tensors);
+    if (*tokenize) Tokenize(model_options, text_file, bos);
+    if (*generate) GenerateText(model_options, prompt, steps, sampling);
+    if (*ppl) PerplexityOfFile(model_options, text_file, ctx);
+    if (*bench_attention) seer::cli::BenchAttention(bench_options);
+  } catch (const common::Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "seer: error: {}\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "seer: error: out of memory\n");
+    return 1;
+  }
+  return 0;
+}
