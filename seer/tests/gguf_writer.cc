@@ -1,10 +1,11 @@
 #include "gguf_writer.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "seer/dtype.h"
 
@@ -42,7 +43,8 @@ std::vector<std::uint8_t> Encode(const std::vector<float>& values, std::uint32_t
         const float scale = amax / 127.0f;
         Put(out, F32ToF16(scale));
         const float inv = scale > 0 ? 1.0f / scale : 0.0f;
-        for (std::size_t i = b; i < b + 32; ++i) Put(out, static_cast<std::int8_t>(std::lround(values[i] * inv)));
+        for (std::size_t i = b; i < b + 32; ++i)
+          Put(out, static_cast<std::int8_t>(std::lround(values[i] * inv)));
       }
       break;
   }
@@ -99,8 +101,8 @@ void GgufWriter::AddInt32Array(const std::string& key, const std::vector<std::in
   entries.push_back(std::move(e));
 }
 
-void GgufWriter::AddTensor(const std::string& name, std::vector<std::uint64_t> ne, const std::vector<float>& values,
-                           std::uint32_t ggml_type) {
+void GgufWriter::AddTensor(const std::string& name, std::vector<std::uint64_t> ne,
+                           const std::vector<float>& values, std::uint32_t ggml_type) {
   tensors.push_back({name, std::move(ne), ggml_type, Encode(values, ggml_type), std::nullopt});
 }
 
@@ -138,8 +140,9 @@ std::vector<std::uint8_t> GgufWriter::Serialize() const {
 
 void GgufWriter::Write(const std::string& path) const {
   const auto bytes = Serialize();
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                               static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 GgufWriter WriterForModel(const Model& model, std::uint32_t ggml_type) {
@@ -173,7 +176,8 @@ GgufWriter WriterForModel(const Model& model, std::uint32_t ggml_type) {
     // Like llama.cpp's quantizer, rows that Q8_0 blocks cannot tile fall back to F16.
     const std::uint32_t type = ggml_type == 8 && m.cols % 32 != 0 ? 1 : ggml_type;
     w.AddTensor(name, {static_cast<std::uint64_t>(m.cols), static_cast<std::uint64_t>(m.rows)},
-                std::vector<float>(m.data, m.data + static_cast<std::size_t>(m.rows) * m.cols), type);
+                std::vector<float>(m.data, m.data + static_cast<std::size_t>(m.rows) * m.cols),
+                type);
   };
   auto vec = [&](const std::string& name, const float* v) {
     w.AddTensor(name, {static_cast<std::uint64_t>(c.dim)}, std::vector<float>(v, v + c.dim), 0);
@@ -197,10 +201,23 @@ GgufWriter WriterForModel(const Model& model, std::uint32_t ggml_type) {
   return w;
 }
 
+namespace {
+std::filesystem::path ProcessTempDir() {
+  return std::filesystem::temp_directory_path() / ("seer_tests_" + std::to_string(::getpid()));
+}
+}  // namespace
+
 std::string TempPath(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("seer_tests_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return (dir / name).string();
+  static const bool created = [] {
+    std::filesystem::create_directories(ProcessTempDir());
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(ProcessTempDir(), ignored);
+    });
+    return true;
+  }();
+  (void)created;
+  return (ProcessTempDir() / name).string();
 }
 
 }  // namespace seer::test

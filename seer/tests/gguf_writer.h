@@ -14,7 +14,7 @@ namespace seer::test {
 struct GgufWriter {
   struct Entry {
     std::string key;
-    std::uint32_t type;           // GGUF value type.
+    std::uint32_t type;                 // GGUF value type.
     std::vector<std::uint8_t> encoded;  // The value as it follows the type field.
   };
   struct Tensor {
@@ -40,8 +40,8 @@ struct GgufWriter {
   void AddFloat32Array(const std::string& key, const std::vector<float>& v);
   void AddInt32Array(const std::string& key, const std::vector<std::int32_t>& v);
   // Adds a tensor of `values` stored as `dtype` (0 = F32, 1 = F16, 8 = Q8_0, 30 = BF16).
-  void AddTensor(const std::string& name, std::vector<std::uint64_t> ne, const std::vector<float>& values,
-                 std::uint32_t ggml_type = 0);
+  void AddTensor(const std::string& name, std::vector<std::uint64_t> ne,
+                 const std::vector<float>& values, std::uint32_t ggml_type = 0);
 
   std::vector<std::uint8_t> Serialize() const;
   void Write(const std::string& path) const;

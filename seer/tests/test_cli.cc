@@ -1,10 +1,10 @@
 // The `seer` program as a user runs it: outputs, exit codes and error messages.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/mapped_file.h"
 #include "common/shared_dir.h"
@@ -35,24 +35,31 @@ std::string Gguf() { return Quote(common::SharedFile("models/stories260K/stories
 std::string LastLine(const std::string& text) {
   const auto end = text.find_last_not_of('\n');
   const auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 TEST(Cli, GenerateGreedyPrintsTheReferenceTextForBothFormats) {
-  const auto reference = nlohmann::json::parse(common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
-  const std::string prompt = "--prompt \"Once upon a time, there was a little girl named Lily\" --steps 256 --temperature 0";
+  const auto reference = nlohmann::json::parse(
+      common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
+  const std::string prompt =
+      "--prompt \"Once upon a time, there was a little girl named Lily\" --steps 256 --temperature "
+      "0";
   const CliRun gguf = Seer("generate --model " + Gguf() + " " + prompt);
   EXPECT_EQ(gguf.exit_code, 0) << gguf.err;
   EXPECT_EQ(gguf.out, reference["greedy_text"].get<std::string>());
   EXPECT_NE(gguf.err.find("tok/s"), std::string::npos);
-  const CliRun bin = Seer("generate --model " + Quote(common::SharedFile("models/stories260K/stories260K.bin")) +
-                       " --tokenizer " + Quote(common::SharedFile("models/stories260K/tok512.bin")) + " " + prompt);
+  const CliRun bin = Seer(
+      "generate --model " + Quote(common::SharedFile("models/stories260K/stories260K.bin")) +
+      " --tokenizer " + Quote(common::SharedFile("models/stories260K/tok512.bin")) + " " + prompt);
   EXPECT_EQ(bin.exit_code, 0) << bin.err;
   EXPECT_EQ(bin.out, gguf.out);
 }
 
 TEST(Cli, SamplingIsReproducibleWithASeed) {
-  const std::string args = "generate --model " + Gguf() + " --prompt \"Tom had a dog\" --steps 60 --temperature 0.8 --top-p 0.9 --seed 7";
+  const std::string args =
+      "generate --model " + Gguf() +
+      " --prompt \"Tom had a dog\" --steps 60 --temperature 0.8 --top-p 0.9 --seed 7";
   const CliRun a = Seer(args), b = Seer(args);
   EXPECT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
@@ -73,8 +80,10 @@ TEST(Cli, TokenizeAndInfo) {
 
 TEST(Cli, PerplexityEndsWithItsSummaryLine) {
   const std::string text = seer::test::TempPath("story.txt");
-  std::ofstream(text) << "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
-                         "One day, she saw a big, red ball. She wanted to play with it, but it was too high.\n";
+  std::ofstream(text)
+      << "Once upon a time, there was a little girl named Lily. She loved to play outside in the "
+         "park. "
+         "One day, she saw a big, red ball. She wanted to play with it, but it was too high.\n";
   const CliRun run = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) + " --ctx 16");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string last = LastLine(run.out);
@@ -87,7 +96,8 @@ TEST(Cli, PerplexityEndsWithItsSummaryLine) {
 }
 
 TEST(Cli, BenchAttentionJson) {
-  const CliRun run = Seer("bench attention --heads 4 --kv-heads 2 --head-dim 64 --seq 256 --repeats 1 --json");
+  const CliRun run =
+      Seer("bench attention --heads 4 --kv-heads 2 --head-dim 64 --seq 256 --repeats 1 --json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto json = nlohmann::json::parse(LastLine(run.out));
   for (const char* key : {"dense_s", "dense_gflops", "sgemm_gflops", "ratio_to_sgemm"}) {
@@ -100,11 +110,13 @@ TEST(Cli, UserErrorsGiveOneMessageAndANonZeroExit) {
   const std::string missing = seer::test::TempPath("no-such-model.gguf");
   CliRun run = Seer("info --model " + Quote(missing));
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.err.find("seer: error: cannot open '" + missing + "'"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("seer: error: cannot open '" + missing + "'"), std::string::npos)
+      << run.err;
 
   const std::string truncated = seer::test::TempPath("cut.gguf");
   {
-    const std::string bytes = common::ReadFile(common::SharedFile("models/stories260K/stories260K.gguf"));
+    const std::string bytes =
+        common::ReadFile(common::SharedFile("models/stories260K/stories260K.gguf"));
     std::ofstream(truncated, std::ios::binary) << bytes.substr(0, 5000);
   }
   run = Seer("generate --model " + Quote(truncated) + " --prompt hi --steps 10");
@@ -112,7 +124,8 @@ TEST(Cli, UserErrorsGiveOneMessageAndANonZeroExit) {
   EXPECT_NE(run.err.find("truncated"), std::string::npos) << run.err;
   EXPECT_TRUE(run.out.empty());
 
-  run = Seer("generate --model " + Quote(common::SharedFile("models/stories260K/stories260K.bin")) + " --prompt hi");
+  run = Seer("generate --model " + Quote(common::SharedFile("models/stories260K/stories260K.bin")) +
+             " --prompt hi");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("--tokenizer"), std::string::npos) << run.err;
 

@@ -29,9 +29,16 @@ struct Inputs {
   }
 
   AttentionProblem Problem(float* out) const {
-    return {q.data(), static_cast<std::size_t>(q_heads) * head_dim, k.data(), v.data(),
-            static_cast<std::size_t>(kv_heads) * head_dim, out, static_cast<std::size_t>(q_heads) * head_dim,
-            q_heads, kv_heads, head_dim};
+    return {q.data(),
+            static_cast<std::size_t>(q_heads) * head_dim,
+            k.data(),
+            v.data(),
+            static_cast<std::size_t>(kv_heads) * head_dim,
+            out,
+            static_cast<std::size_t>(q_heads) * head_dim,
+            q_heads,
+            kv_heads,
+            head_dim};
   }
 };
 
@@ -83,8 +90,8 @@ TEST_P(FlashVsNaive, MaxAbsErrorWithin1e5) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, FlashVsNaive,
-                         testing::Combine(testing::Values(1, 7, 64, 1000, 4097), testing::Values(8, 64, 128),
-                                          testing::Values(1, 2, 4)));
+                         testing::Combine(testing::Values(1, 7, 64, 1000, 4097),
+                                          testing::Values(8, 64, 128), testing::Values(1, 2, 4)));
 
 // Other tile sizes and head dims that are not a multiple of the vector width, with 2 KV heads.
 class FlashBlockSizes : public testing::TestWithParam<std::tuple<int, int>> {};
@@ -98,7 +105,8 @@ TEST_P(FlashBlockSizes, MatchNaive) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiles, FlashBlockSizes,
-                         testing::Combine(testing::Values(16, 32, 64, 128), testing::Values(8, 24, 40, 96, 256)));
+                         testing::Combine(testing::Values(16, 32, 64, 128),
+                                          testing::Values(8, 24, 40, 96, 256)));
 
 TEST(CachedAttention, RowsAfterACachedPrefixMatchNaive) {
   const Inputs in(200, 4, 2, 64, 7);
@@ -111,17 +119,21 @@ TEST(CachedAttention, RowsAfterACachedPrefixMatchNaive) {
   p.q = in.q.data() + first * row_size;
   CachedAttention(p, rows, first);
   double worst = 0;
-  for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::fabs(out[i] - want[first * row_size + i]));
+  for (std::size_t i = 0; i < out.size(); ++i)
+    worst = std::max(worst, std::fabs(out[i] - want[first * row_size + i]));
   EXPECT_LE(worst, 1e-5);
 }
 
 TEST(FlashAttention, RejectsInconsistentShapes) {
   const Inputs in(10, 3, 2, 8, 1);
   std::vector<float> out(in.q.size());
-  EXPECT_THROW(FlashAttention(in.Problem(out.data()), BlockMask::DenseCausal(3, 10, 64)), common::InvalidArgument);
+  EXPECT_THROW(FlashAttention(in.Problem(out.data()), BlockMask::DenseCausal(3, 10, 64)),
+               common::InvalidArgument);
   const Inputs ok(10, 2, 1, 8, 1);
-  EXPECT_THROW(FlashAttention(ok.Problem(out.data()), BlockMask::DenseCausal(2, 10, 24)), common::InvalidArgument);
-  EXPECT_THROW(FlashAttention(ok.Problem(out.data()), BlockMask::DenseCausal(4, 10, 64)), common::InvalidArgument);
+  EXPECT_THROW(FlashAttention(ok.Problem(out.data()), BlockMask::DenseCausal(2, 10, 24)),
+               common::InvalidArgument);
+  EXPECT_THROW(FlashAttention(ok.Problem(out.data()), BlockMask::DenseCausal(4, 10, 64)),
+               common::InvalidArgument);
   BlockMask bad = BlockMask::DenseCausal(2, 10, 16);
   bad.col_idx.back() = 5;  // Not causal.
   EXPECT_THROW(FlashAttention(ok.Problem(out.data()), bad), common::InvalidArgument);

@@ -24,7 +24,8 @@ std::vector<std::uint8_t> ReadBytes(const std::string& path) {
 }
 
 void WriteBytes(const std::string& path, const std::vector<std::uint8_t>& bytes, std::size_t size) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(size));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(size));
 }
 
 // Expects loading `path` to throw a FormatError whose message names the file and contains `needle`.
@@ -49,7 +50,8 @@ GgufWriter SmallFile() {
 }
 
 TEST(DType, HalfPrecisionConversionsAreExactOnRepresentableValues) {
-  for (float v : {0.0f, 1.0f, -2.0f, 0.5f, 1024.0f, 65504.0f, 6.103515625e-05f, 5.9604645e-08f, -3.140625f}) {
+  for (float v :
+       {0.0f, 1.0f, -2.0f, 0.5f, 1024.0f, 65504.0f, 6.103515625e-05f, 5.9604645e-08f, -3.140625f}) {
     EXPECT_EQ(F16ToF32(F32ToF16(v)), v) << v;
   }
   EXPECT_EQ(F16ToF32(0x3c00), 1.0f);
@@ -70,7 +72,8 @@ TEST(Gguf, ReadsEveryTensorTypeToTheExactValues) {
   values[0] = -63.5f;
   values[63] = 63.5f;
   GgufWriter w;
-  for (std::uint32_t type : {0u, 1u, 8u, 30u}) w.AddTensor("t" + std::to_string(type), {64}, values, type);
+  for (std::uint32_t type : {0u, 1u, 8u, 30u})
+    w.AddTensor("t" + std::to_string(type), {64}, values, type);
   const std::string path = TempPath("dtypes.gguf");
   w.Write(path);
   GgufFile file(path);
@@ -79,7 +82,8 @@ TEST(Gguf, ReadsEveryTensorTypeToTheExactValues) {
     ASSERT_NE(t, nullptr);
     std::vector<float> out(64);
     DequantizeToF32(t->dtype, file.TensorData(*t).data(), 64, out.data());
-    for (int i = 0; i < 64; ++i) EXPECT_EQ(out[i], values[i]) << "type " << type << " element " << i;
+    for (int i = 0; i < 64; ++i)
+      EXPECT_EQ(out[i], values[i]) << "type " << type << " element " << i;
   }
   EXPECT_EQ(file.FindTensor("t8")->size_bytes, 2u * 34u);
   EXPECT_EQ(file.FindTensor("t30")->dtype, DType::kBF16);
@@ -141,7 +145,8 @@ TEST(Gguf, EveryTruncatedPrefixOfARealModelFailsCleanly) {
       ASSERT_NE(message.find(path), std::string::npos) << message;
       // Files shorter than the magic are neither GGUF nor llama2.c; all others must say why.
       if (n >= 8) {
-        ASSERT_TRUE(message.find("truncated") != std::string::npos || message.find("remain") != std::string::npos ||
+        ASSERT_TRUE(message.find("truncated") != std::string::npos ||
+                    message.find("remain") != std::string::npos ||
                     message.find("more than the file") != std::string::npos)
             << n << ": " << message;
       }
@@ -268,7 +273,8 @@ TEST(Gguf, RoundTripOfTheRealModelThroughTheWriterIsExact) {
   const auto copy = LoadModel(path);
   EXPECT_EQ(copy->vocab.pieces, model->vocab.pieces);
   const auto n = static_cast<std::size_t>(model->config.hidden_dim) * model->config.dim;
-  EXPECT_TRUE(std::equal(model->layers[4].w_down.data, model->layers[4].w_down.data + n, copy->layers[4].w_down.data));
+  EXPECT_TRUE(std::equal(model->layers[4].w_down.data, model->layers[4].w_down.data + n,
+                         copy->layers[4].w_down.data));
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // The forward pass against llama2.c's own logits and text for stories260K, in both file formats
 // and with weights stored as F16, BF16 and Q8_0.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/mapped_file.h"
@@ -19,7 +19,8 @@ namespace seer {
 namespace {
 
 nlohmann::json Reference() {
-  return nlohmann::json::parse(common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
+  return nlohmann::json::parse(
+      common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
 }
 
 std::unique_ptr<Model> Load(const std::string& format) {
@@ -48,7 +49,8 @@ std::vector<float> DecodeLogits(Transformer& t, const std::vector<int>& tokens) 
 
 double MaxAbsDiff(const float* a, const float* b, std::size_t n) {
   double worst = 0;
-  for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
+  for (std::size_t i = 0; i < n; ++i)
+    worst = std::max(worst, std::fabs(static_cast<double>(a[i]) - b[i]));
   return worst;
 }
 
@@ -67,9 +69,13 @@ TEST_P(ReferenceModel, LogitsMatchLlama2cAtEveryStoredPosition) {
     const int pos = std::stoi(pos_text);
     const std::vector<float> expected = expected_json;
     ASSERT_EQ(static_cast<int>(expected.size()), vocab);
-    EXPECT_LE(MaxAbsDiff(prefill.data() + static_cast<std::size_t>(pos) * vocab, expected.data(), vocab), 1e-4)
+    EXPECT_LE(
+        MaxAbsDiff(prefill.data() + static_cast<std::size_t>(pos) * vocab, expected.data(), vocab),
+        1e-4)
         << "prefill, position " << pos;
-    EXPECT_LE(MaxAbsDiff(decode.data() + static_cast<std::size_t>(pos) * vocab, expected.data(), vocab), 1e-4)
+    EXPECT_LE(
+        MaxAbsDiff(decode.data() + static_cast<std::size_t>(pos) * vocab, expected.data(), vocab),
+        1e-4)
         << "decode, position " << pos;
     ++checked;
   }
@@ -85,7 +91,8 @@ TEST_P(ReferenceModel, GreedyTextEqualsLlama2c) {
   std::string text;
   Generate(transformer, tokenizer, sampler, reference["prompt"].get<std::string>(), 256,
            [&](const std::string& piece) { text += piece; });
-  EXPECT_EQ(text + "\n", reference["greedy_text"].get<std::string>());  // run.c ends with a newline.
+  EXPECT_EQ(text + "\n",
+            reference["greedy_text"].get<std::string>());  // run.c ends with a newline.
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ReferenceModel, testing::Values("gguf", "llama2c"));
@@ -93,7 +100,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, ReferenceModel, testing::Values("gguf", "llama
 TEST(Transformer, BatchedPrefillEqualsTokenByTokenDecodeOver300Tokens) {
   const auto model = Load("gguf");
   const Tokenizer tokenizer(model->vocab);
-  auto tokens = tokenizer.Encode(common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 4000), true);
+  auto tokens = tokenizer.Encode(
+      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 4000), true);
   ASSERT_GE(tokens.size(), 300u);
   tokens.resize(300);
   Transformer transformer(*model, 300);
@@ -131,7 +139,8 @@ TEST(Transformer, ReducedPrecisionWeightsStayCloseToF32) {
     const auto logits = PrefillLogits(t, tokens);
     const double diff = MaxAbsDiff(logits.data(), expected.data(), logits.size());
     EXPECT_LE(diff, c.tolerance) << DTypeName(c.dtype);
-    std::printf("%s: max |logit - f32 logit| = %.4f\n", std::string(DTypeName(c.dtype)).c_str(), diff);
+    std::printf("%s: max |logit - f32 logit| = %.4f\n", std::string(DTypeName(c.dtype)).c_str(),
+                diff);
     EXPECT_GT(diff, 0.0) << DTypeName(c.dtype) << " should not be bit-identical to F32";
   }
 }

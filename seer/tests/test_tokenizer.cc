@@ -1,5 +1,7 @@
-// Tokenizer: the reference prompt's ids, agreement of the GGUF and llama2.c vocabularies, round trips.
+// Tokenizer: the reference prompt's ids, agreement of the GGUF and llama2.c vocabularies, round
+// trips.
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/mapped_file.h"
@@ -11,11 +13,12 @@ namespace seer {
 namespace {
 
 struct Stories {
-  std::unique_ptr<Model> gguf = LoadModel(common::SharedFile("models/stories260K/stories260K.gguf"));
+  std::unique_ptr<Model> gguf =
+      LoadModel(common::SharedFile("models/stories260K/stories260K.gguf"));
   std::unique_ptr<Model> bin = LoadModel(common::SharedFile("models/stories260K/stories260K.bin"),
                                          common::SharedFile("models/stories260K/tok512.bin"));
-  nlohmann::json reference =
-      nlohmann::json::parse(common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
+  nlohmann::json reference = nlohmann::json::parse(
+      common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
 };
 
 const Stories& GetStories() {
@@ -31,14 +34,16 @@ TEST(Tokenizer, PromptIdsEqualTheReference) {
     const auto ids = tokenizer.Encode(s.reference["prompt"].get<std::string>(), true);
     ASSERT_GT(ids.size(), 5u);
     ASSERT_LE(ids.size(), expected.size());
-    EXPECT_EQ(ids, std::vector<int>(expected.begin(), expected.begin() + static_cast<long>(ids.size())))
+    EXPECT_EQ(ids,
+              std::vector<int>(expected.begin(), expected.begin() + static_cast<long>(ids.size())))
         << model->format;
   }
 }
 
 TEST(Tokenizer, GgufAndLlama2cVocabulariesAgreeOnABook) {
   const auto& s = GetStories();
-  const std::string text = common::ReadFile(common::SharedFile("text/sherlock-holmes-pg1661.txt")).substr(0, 30000);
+  const std::string text =
+      common::ReadFile(common::SharedFile("text/sherlock-holmes-pg1661.txt")).substr(0, 30000);
   const auto a = Tokenizer(s.gguf->vocab).Encode(text, true);
   const auto b = Tokenizer(s.bin->vocab).Encode(text, true);
   EXPECT_EQ(a, b);
@@ -47,8 +52,9 @@ TEST(Tokenizer, GgufAndLlama2cVocabulariesAgreeOnABook) {
 
 TEST(Tokenizer, DecodeInvertsEncodeIncludingByteFallback) {
   const Tokenizer tokenizer(GetStories().gguf->vocab);
-  for (const std::string text : {"Once upon a time, Lily said: \"hi!\"\n\ttabs  and  spaces",
-                                 "na\xc3\xafve caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82", "x"}) {
+  for (const std::string text :
+       {"Once upon a time, Lily said: \"hi!\"\n\ttabs  and  spaces",
+        "na\xc3\xafve caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x99\x82", "x"}) {
     const auto ids = tokenizer.Encode(text, false);
     EXPECT_EQ(tokenizer.Decode(ids), text);
   }

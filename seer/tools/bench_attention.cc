@@ -2,10 +2,10 @@
 
 #include <cblas.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <omp.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <vector>
 
@@ -23,7 +23,8 @@ double BestSeconds(int repeats, Fn&& fn) {
   for (int i = 0; i < repeats; ++i) {
     const auto start = std::chrono::steady_clock::now();
     fn();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return best;
 }
@@ -39,25 +40,35 @@ std::vector<float> RandomVector(std::size_t n, std::uint32_t seed) {
 }  // namespace
 
 void BenchAttention(const BenchAttentionOptions& o) {
-  if (o.heads <= 0 || o.kv_heads <= 0 || o.heads % o.kv_heads != 0 || o.seq <= 0 || o.repeats <= 0) {
+  if (o.heads <= 0 || o.kv_heads <= 0 || o.heads % o.kv_heads != 0 || o.seq <= 0 ||
+      o.repeats <= 0) {
     common::Throw<common::InvalidArgument>(
-        "bench attention: --heads must be a positive multiple of --kv-heads, --seq and --repeats positive");
+        "bench attention: --heads must be a positive multiple of --kv-heads, --seq and --repeats "
+        "positive");
   }
   const std::size_t q_size = static_cast<std::size_t>(o.seq) * o.heads * o.head_dim;
   const std::size_t kv_size = static_cast<std::size_t>(o.seq) * o.kv_heads * o.head_dim;
-  const auto q = RandomVector(q_size, 1), k = RandomVector(kv_size, 2), v = RandomVector(kv_size, 3);
+  const auto q = RandomVector(q_size, 1), k = RandomVector(kv_size, 2),
+             v = RandomVector(kv_size, 3);
   std::vector<float> out(q_size);
-  const AttentionProblem problem{q.data(), static_cast<std::size_t>(o.heads) * o.head_dim, k.data(), v.data(),
-                                 static_cast<std::size_t>(o.kv_heads) * o.head_dim, out.data(),
-                                 static_cast<std::size_t>(o.heads) * o.head_dim, o.heads, o.kv_heads, o.head_dim};
+  const AttentionProblem problem{q.data(),
+                                 static_cast<std::size_t>(o.heads) * o.head_dim,
+                                 k.data(),
+                                 v.data(),
+                                 static_cast<std::size_t>(o.kv_heads) * o.head_dim,
+                                 out.data(),
+                                 static_cast<std::size_t>(o.heads) * o.head_dim,
+                                 o.heads,
+                                 o.kv_heads,
+                                 o.head_dim};
   const BlockMask mask = BlockMask::DenseCausal(o.heads, o.seq, o.block);
 
   constexpr int kGemm = 2048;
   const auto a = RandomVector(kGemm * kGemm, 4), b = RandomVector(kGemm * kGemm, 5);
   std::vector<float> c(kGemm * kGemm);
   const double sgemm_s = BestSeconds(o.repeats, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kGemm, kGemm, kGemm, 1.0f, a.data(), kGemm, b.data(),
-                kGemm, 0.0f, c.data(), kGemm);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, kGemm, kGemm, kGemm, 1.0f, a.data(),
+                kGemm, b.data(), kGemm, 0.0f, c.data(), kGemm);
   });
   const double sgemm_gflops = 2.0 * kGemm * kGemm * kGemm / sgemm_s * 1e-9;
   const double dense_s = BestSeconds(o.repeats, [&] { FlashAttention(problem, mask); });
@@ -65,18 +76,18 @@ void BenchAttention(const BenchAttentionOptions& o) {
   const double dense_gflops = flops / dense_s * 1e-9;
   const double ratio = dense_gflops / sgemm_gflops;
 
-  fmt::print("attention heads={} kv_heads={} head_dim={} seq={} block={} threads={}\n", o.heads, o.kv_heads,
-             o.head_dim, o.seq, o.block, omp_get_max_threads());
+  fmt::print("attention heads={} kv_heads={} head_dim={} seq={} block={} threads={}\n", o.heads,
+             o.kv_heads, o.head_dim, o.seq, o.block, omp_get_max_threads());
   fmt::print("{:<28} {:>10} {:>10}\n", "kernel", "seconds", "GFLOP/s");
   fmt::print("{:<28} {:>10.4f} {:>10.1f}\n", "sgemm 2048^3 (OpenBLAS)", sgemm_s, sgemm_gflops);
   fmt::print("{:<28} {:>10.4f} {:>10.1f}\n", "dense causal flash", dense_s, dense_gflops);
   fmt::print("dense / sgemm rate: {:.3f}\n", ratio);
   if (o.json) {
-    const nlohmann::json result = {{"heads", o.heads},         {"kv_heads", o.kv_heads},
-                                   {"head_dim", o.head_dim},   {"seq", o.seq},
-                                   {"block", o.block},         {"threads", omp_get_max_threads()},
-                                   {"dense_s", dense_s},       {"dense_gflops", dense_gflops},
-                                   {"sgemm_s", sgemm_s},       {"sgemm_gflops", sgemm_gflops},
+    const nlohmann::json result = {{"heads", o.heads},       {"kv_heads", o.kv_heads},
+                                   {"head_dim", o.head_dim}, {"seq", o.seq},
+                                   {"block", o.block},       {"threads", omp_get_max_threads()},
+                                   {"dense_s", dense_s},     {"dense_gflops", dense_gflops},
+                                   {"sgemm_s", sgemm_s},     {"sgemm_gflops", sgemm_gflops},
                                    {"ratio_to_sgemm", ratio}};
     fmt::print("{}\n", result.dump());
   }

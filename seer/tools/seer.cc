@@ -1,7 +1,7 @@
 // The `seer` command line: a thin layer over the seer library.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -64,7 +64,8 @@ void Info(const ModelOptions& m, bool list_tensors) {
   fmt::print("rope_theta      {}\n", c.rope_theta);
   fmt::print("output          {}\n", c.tied_output ? "tied to token embedding" : "separate matrix");
   std::string dtypes;
-  for (const auto& [name, n] : elements_by_dtype) dtypes += fmt::format("{}{} ({} elements)", dtypes.empty() ? "" : ", ", name, n);
+  for (const auto& [name, n] : elements_by_dtype)
+    dtypes += fmt::format("{}{} ({} elements)", dtypes.empty() ? "" : ", ", name, n);
   fmt::print("dtypes          {}\n", dtypes);
   fmt::print("tensors         {}\n", model->stored_tensors.size());
   if (list_tensors) {
@@ -94,7 +95,8 @@ void PrintPiece(const std::string& piece) {
   std::fflush(stdout);
 }
 
-void GenerateText(const ModelOptions& m, const std::string& prompt, int steps, seer::SamplerOptions sampling) {
+void GenerateText(const ModelOptions& m, const std::string& prompt, int steps,
+                  seer::SamplerOptions sampling) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   const seer::Tokenizer tokenizer(model->vocab);
   seer::Transformer transformer(*model);
@@ -102,10 +104,13 @@ void GenerateText(const ModelOptions& m, const std::string& prompt, int steps, s
   const auto stats = seer::Generate(transformer, tokenizer, sampler, prompt, steps, PrintPiece);
   std::fputs("\n", stdout);
   std::fflush(stdout);
-  fmt::print(stderr, "prompt: {} tokens in {:.3f} s ({:.1f} tok/s); generated: {} tokens in {:.3f} s ({:.1f} tok/s)\n",
+  fmt::print(stderr,
+             "prompt: {} tokens in {:.3f} s ({:.1f} tok/s); generated: {} tokens in {:.3f} s "
+             "({:.1f} tok/s)\n",
              stats.prompt_tokens, stats.prefill_seconds,
-             stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0, stats.generated_tokens,
-             stats.decode_seconds, stats.decode_seconds > 0 ? stats.generated_tokens / stats.decode_seconds : 0.0);
+             stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0,
+             stats.generated_tokens, stats.decode_seconds,
+             stats.decode_seconds > 0 ? stats.generated_tokens / stats.decode_seconds : 0.0);
 }
 
 void PerplexityOfFile(const ModelOptions& m, const std::string& text_file, int ctx) {
@@ -116,9 +121,11 @@ void PerplexityOfFile(const ModelOptions& m, const std::string& text_file, int c
   seer::Transformer transformer(*model, ctx);
   const auto start = std::chrono::steady_clock::now();
   common::Progress progress("ppl", (static_cast<long>(tokens.size()) + ctx - 1) / ctx, "windows");
-  const auto result = seer::Perplexity(transformer, tokens, ctx, [&](int done, int) { progress.Update(done); });
+  const auto result =
+      seer::Perplexity(transformer, tokens, ctx, [&](int done, int) { progress.Update(done); });
   progress.Finish();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print(stderr, "{} tokens scored in {:.2f} s ({:.0f} tok/s)\n", result.scored_tokens, seconds,
              result.scored_tokens / seconds);
   fmt::print("ppl={:.6f} tokens={}\n", result.perplexity, result.scored_tokens);
@@ -150,10 +157,12 @@ int main(int argc, char** argv) {
   auto* generate = app.add_subcommand("generate", "Continue a prompt");
   model_options.Add(generate);
   generate->add_option("--prompt", prompt, "Text to continue")->required();
-  generate->add_option("--steps", steps, "Positions to fill, prompt tokens included (as llama2.c's -n)")
+  generate
+      ->add_option("--steps", steps, "Positions to fill, prompt tokens included (as llama2.c's -n)")
       ->capture_default_str();
   generate->add_option("--temperature", sampling.temperature, "0 = greedy")->capture_default_str();
-  generate->add_option("--top-p", sampling.top_p, "Nucleus sampling mass (0 or 1 = off)")->capture_default_str();
+  generate->add_option("--top-p", sampling.top_p, "Nucleus sampling mass (0 or 1 = off)")
+      ->capture_default_str();
   generate->add_option("--seed", sampling.seed, "Random seed (default: the time)");
 
   int ctx = 512;
@@ -165,13 +174,18 @@ int main(int argc, char** argv) {
   seer::cli::BenchAttentionOptions bench_options;
   auto* bench = app.add_subcommand("bench", "Benchmarks");
   bench->require_subcommand(1);
-  auto* bench_attention = bench->add_subcommand("attention", "Dense causal flash attention vs the SGEMM rate");
+  auto* bench_attention =
+      bench->add_subcommand("attention", "Dense causal flash attention vs the SGEMM rate");
   bench_attention->add_option("--heads", bench_options.heads, "Query heads")->capture_default_str();
-  bench_attention->add_option("--kv-heads", bench_options.kv_heads, "KV heads")->capture_default_str();
-  bench_attention->add_option("--head-dim", bench_options.head_dim, "Head dimension")->capture_default_str();
+  bench_attention->add_option("--kv-heads", bench_options.kv_heads, "KV heads")
+      ->capture_default_str();
+  bench_attention->add_option("--head-dim", bench_options.head_dim, "Head dimension")
+      ->capture_default_str();
   bench_attention->add_option("--seq", bench_options.seq, "Sequence length")->capture_default_str();
-  bench_attention->add_option("--block", bench_options.block, "Tile / block size")->capture_default_str();
-  bench_attention->add_option("--repeats", bench_options.repeats, "Timed runs (best is kept)")->capture_default_str();
+  bench_attention->add_option("--block", bench_options.block, "Tile / block size")
+      ->capture_default_str();
+  bench_attention->add_option("--repeats", bench_options.repeats, "Timed runs (best is kept)")
+      ->capture_default_str();
   bench_attention->add_flag("--json", bench_options.json, "End with one JSON line");
 
   try {

@@ -65,7 +65,8 @@ struct Model {
   Matrix output;                      // [vocab_size, dim]
   std::vector<StoredTensor> stored_tensors;
 
-  // Owners of the memory the views point into: the file mapping and fp32 copies of converted tensors.
+  // Owners of the memory the views point into: the file mapping and fp32 copies of converted
+  // tensors.
   std::shared_ptr<const void> mapping;
   std::vector<std::vector<float>> converted;
 };

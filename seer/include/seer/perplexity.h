@@ -16,7 +16,8 @@ struct PerplexityResult {
 
 // Splits `tokens` into windows of `window` tokens (the last may be shorter; one of fewer than two
 // tokens is dropped), prefills each from position 0 and scores every token after the window's
-// first by the model's log-probability. `progress(windows_done, windows_total)` is called after each.
+// first by the model's log-probability. `progress(windows_done, windows_total)` is called after
+// each.
 PerplexityResult Perplexity(Transformer& transformer, std::span<const int> tokens, int window,
                             const std::function<void(int, int)>& progress = {});
 

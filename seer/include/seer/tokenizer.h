@@ -15,7 +15,12 @@ namespace seer {
 
 // Token types as numbered by GGUF's `tokenizer.ggml.token_type`.
 enum class TokenType : std::uint8_t {
-  kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6,
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6,
 };
 
 // Pieces use a plain space where SentencePiece files store U+2581; loaders convert.
@@ -50,7 +55,7 @@ class Tokenizer {
  private:
   Vocabulary vocab_;
   std::unordered_map<std::string, int> piece_to_id_;  // Normal and user-defined pieces only.
-  int byte_token_[256];                                // -1 where the vocabulary has none.
+  int byte_token_[256];                               // -1 where the vocabulary has none.
 };
 
 }  // namespace seer

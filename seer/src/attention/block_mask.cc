@@ -44,7 +44,8 @@ void BlockMask::Validate() const {
   }
   for (std::size_t r = 0; r < rows; ++r) {
     const int qb = static_cast<int>(r % nb);
-    if (row_ptr[r] > row_ptr[r + 1]) Throw<InvalidArgument>("block mask: row_ptr decreases at row {}", r);
+    if (row_ptr[r] > row_ptr[r + 1])
+      Throw<InvalidArgument>("block mask: row_ptr decreases at row {}", r);
     for (int i = row_ptr[r]; i < row_ptr[r + 1]; ++i) {
       if (col_idx[i] < 0 || col_idx[i] > qb || (i > row_ptr[r] && col_idx[i] <= col_idx[i - 1])) {
         Throw<InvalidArgument>(

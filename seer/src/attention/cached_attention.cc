@@ -23,10 +23,12 @@ void CachedAttention(const AttentionProblem& p, int num_queries, int first_pos) 
       const int row = item / p.q_heads, head = item % p.q_heads;
       const int kv_head = head / group;
       const int keys = first_pos + row + 1;
-      const float* q = p.q + static_cast<std::size_t>(row) * p.q_stride + static_cast<std::size_t>(head) * D;
+      const float* q =
+          p.q + static_cast<std::size_t>(row) * p.q_stride + static_cast<std::size_t>(head) * D;
       float max_score = -INFINITY;
       for (int j = 0; j < keys; ++j) {
-        const float* k = p.k + static_cast<std::size_t>(j) * p.kv_stride + static_cast<std::size_t>(kv_head) * D;
+        const float* k =
+            p.k + static_cast<std::size_t>(j) * p.kv_stride + static_cast<std::size_t>(kv_head) * D;
         float dot = 0.0f;
         for (int c = 0; c < D; ++c) dot += q[c] * k[c];
         scores[j] = dot * scale;
@@ -37,10 +39,12 @@ void CachedAttention(const AttentionProblem& p, int num_queries, int first_pos) 
         scores[j] = std::exp(scores[j] - max_score);
         sum += scores[j];
       }
-      float* out = p.out + static_cast<std::size_t>(row) * p.out_stride + static_cast<std::size_t>(head) * D;
+      float* out =
+          p.out + static_cast<std::size_t>(row) * p.out_stride + static_cast<std::size_t>(head) * D;
       std::fill(out, out + D, 0.0f);
       for (int j = 0; j < keys; ++j) {
-        const float* v = p.v + static_cast<std::size_t>(j) * p.kv_stride + static_cast<std::size_t>(kv_head) * D;
+        const float* v =
+            p.v + static_cast<std::size_t>(j) * p.kv_stride + static_cast<std::size_t>(kv_head) * D;
         const float w = scores[j] / sum;
         for (int c = 0; c < D; ++c) out[c] += w * v[c];
       }

@@ -13,11 +13,13 @@
 // Both products are register-blocked micro-kernels: 4 rows x 2 vectors of accumulators, one
 // broadcast operand and one streamed operand, which keeps the FMA units busy.
 
+// clang-format off
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "attention/flash_attention.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 #include <hwy/contrib/math/math-inl.h>
+// clang-format on
 
 #include "attention/flash_internal.h"
 
@@ -37,13 +39,14 @@ constexpr int kRows = 4;
 
 // S[r, c..c+NV*L) = sum_k Qs[r, k] * Kt[k, c..) for rows r..r+3.
 template <int NV>
-HWY_INLINE void ScoreTile(const float* HWY_RESTRICT qs, const float* HWY_RESTRICT kt, float* HWY_RESTRICT s,
-                          int r, int c, int head_dim, int block) {
+HWY_INLINE void ScoreTile(const float* HWY_RESTRICT qs, const float* HWY_RESTRICT kt,
+                          float* HWY_RESTRICT s, int r, int c, int head_dim, int block) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   using V = hn::Vec<DF>;
   V acc[kRows][NV];
-  for (auto& row : acc) for (auto& a : row) a = hn::Zero(d);
+  for (auto& row : acc)
+    for (auto& a : row) a = hn::Zero(d);
   const float* q0 = qs + r * head_dim;
   for (int k = 0; k < head_dim; ++k) {
     V b[NV];
@@ -60,8 +63,9 @@ HWY_INLINE void ScoreTile(const float* HWY_RESTRICT qs, const float* HWY_RESTRIC
 
 // O[r.., c..c+NV*L) += sum_j P[r.., j] * V[j, c..) for rows r..r+3 and the first `keys` keys.
 template <int NV>
-HWY_INLINE void ValueTile(const float* HWY_RESTRICT p, const float* HWY_RESTRICT v_rows, std::size_t v_stride,
-                          float* HWY_RESTRICT o, int r, int c, int keys, int head_dim, int block) {
+HWY_INLINE void ValueTile(const float* HWY_RESTRICT p, const float* HWY_RESTRICT v_rows,
+                          std::size_t v_stride, float* HWY_RESTRICT o, int r, int c, int keys,
+                          int head_dim, int block) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   using V = hn::Vec<DF>;
@@ -85,7 +89,8 @@ HWY_INLINE void ValueTile(const float* HWY_RESTRICT p, const float* HWY_RESTRICT
 
 // Turns the score rows into probabilities relative to the running max and rescales O.
 HWY_INLINE void OnlineSoftmax(float* HWY_RESTRICT s, float* HWY_RESTRICT o, float* HWY_RESTRICT m,
-                              float* HWY_RESTRICT l, int rows, int block, int head_dim, bool diagonal) {
+                              float* HWY_RESTRICT l, int rows, int block, int head_dim,
+                              bool diagonal) {
   const DF d;
   const int L = static_cast<int>(hn::Lanes(d));
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -113,7 +118,8 @@ HWY_INLINE void OnlineSoftmax(float* HWY_RESTRICT s, float* HWY_RESTRICT o, floa
     if (alpha != 1.0f) {
       float* orow = o + r * head_dim;
       int c = 0;
-      for (; c + L <= head_dim; c += L) hn::StoreU(hn::Mul(hn::LoadU(d, orow + c), hn::Set(d, alpha)), d, orow + c);
+      for (; c + L <= head_dim; c += L)
+        hn::StoreU(hn::Mul(hn::LoadU(d, orow + c), hn::Set(d, alpha)), d, orow + c);
       for (; c < head_dim; ++c) orow[c] *= alpha;
     }
   }
@@ -134,7 +140,8 @@ void AttendQueryBlock(const FlashPlan& plan, FlashScratch& scratch, int row) {
   float* qs = scratch.q;
   float* o = scratch.o;
   for (int r = 0; r < rows; ++r) {
-    const float* src = p.q + static_cast<std::size_t>(q0 + r) * p.q_stride + static_cast<std::size_t>(head) * D;
+    const float* src =
+        p.q + static_cast<std::size_t>(q0 + r) * p.q_stride + static_cast<std::size_t>(head) * D;
     for (int c = 0; c < D; ++c) qs[r * D + c] = r < valid_rows ? src[c] * plan.scale : 0.0f;
   }
   std::fill(o, o + rows * D, 0.0f);
@@ -154,7 +161,8 @@ void AttendQueryBlock(const FlashPlan& plan, FlashScratch& scratch, int row) {
     }
     if (keys < B) {  // Keys past the end of the sequence (last block only).
       for (int r = 0; r < rows; ++r) {
-        std::fill(scratch.s + r * B + keys, scratch.s + (r + 1) * B, -std::numeric_limits<float>::infinity());
+        std::fill(scratch.s + r * B + keys, scratch.s + (r + 1) * B,
+                  -std::numeric_limits<float>::infinity());
       }
     }
     OnlineSoftmax(scratch.s, o, scratch.m, scratch.l, rows, B, D, kb == qb);
@@ -162,10 +170,12 @@ void AttendQueryBlock(const FlashPlan& plan, FlashScratch& scratch, int row) {
     const float* v_rows = plan.v_packed + (static_cast<std::size_t>(kv_head) * nb + kb) * B * D;
     int dc = 0;
     for (; dc + 2 * L <= D; dc += 2 * L) {
-      for (int r = 0; r < rows; r += kRows) ValueTile<2>(scratch.s, v_rows, D, o, r, dc, keys, D, B);
+      for (int r = 0; r < rows; r += kRows)
+        ValueTile<2>(scratch.s, v_rows, D, o, r, dc, keys, D, B);
     }
     for (; dc + L <= D; dc += L) {
-      for (int r = 0; r < rows; r += kRows) ValueTile<1>(scratch.s, v_rows, D, o, r, dc, keys, D, B);
+      for (int r = 0; r < rows; r += kRows)
+        ValueTile<1>(scratch.s, v_rows, D, o, r, dc, keys, D, B);
     }
     for (; dc < D; ++dc) {  // Head dims that are not a multiple of the vector width.
       for (int r = 0; r < rows; ++r) {
@@ -177,7 +187,8 @@ void AttendQueryBlock(const FlashPlan& plan, FlashScratch& scratch, int row) {
   }
 
   for (int r = 0; r < valid_rows; ++r) {
-    float* dst = p.out + static_cast<std::size_t>(q0 + r) * p.out_stride + static_cast<std::size_t>(head) * D;
+    float* dst = p.out + static_cast<std::size_t>(q0 + r) * p.out_stride +
+                 static_cast<std::size_t>(head) * D;
     const float inv = scratch.l[r] > 0.0f ? 1.0f / scratch.l[r] : 0.0f;
     for (int c = 0; c < D; ++c) dst[c] = o[r * D + c] * inv;
   }
@@ -203,16 +214,18 @@ HWY_EXPORT(AttendQueryBlock);
 void FlashAttention(const AttentionProblem& p, const BlockMask& mask) {
   const int B = mask.block_size, D = p.head_dim, N = mask.num_tokens;
   if (p.q_heads <= 0 || p.kv_heads <= 0 || p.q_heads % p.kv_heads != 0) {
-    common::Throw<common::InvalidArgument>("attention: {} query heads are not a multiple of {} KV heads",
-                                           p.q_heads, p.kv_heads);
+    common::Throw<common::InvalidArgument>(
+        "attention: {} query heads are not a multiple of {} KV heads", p.q_heads, p.kv_heads);
   }
-  if (D < 1 || D > 256) common::Throw<common::InvalidArgument>("attention: head_dim {} is outside 1..256", D);
+  if (D < 1 || D > 256)
+    common::Throw<common::InvalidArgument>("attention: head_dim {} is outside 1..256", D);
   if (B % 16 != 0 || B > 256) {
-    common::Throw<common::InvalidArgument>("attention: block size {} must be a multiple of 16 up to 256", B);
+    common::Throw<common::InvalidArgument>(
+        "attention: block size {} must be a multiple of 16 up to 256", B);
   }
   if (mask.num_heads != p.q_heads) {
-    common::Throw<common::InvalidArgument>("attention: the block mask has {} heads but the query has {}",
-                                           mask.num_heads, p.q_heads);
+    common::Throw<common::InvalidArgument>(
+        "attention: the block mask has {} heads but the query has {}", mask.num_heads, p.q_heads);
   }
   mask.Validate();
   const int nb = mask.num_blocks();
@@ -230,7 +243,8 @@ void FlashAttention(const AttentionProblem& p, const BlockMask& mask) {
     float* v_dst = v_packed.get() + static_cast<std::size_t>(item) * D * B;
     for (int j = 0; j < B; ++j) {
       const int t = kb * B + j;
-      const std::size_t src = static_cast<std::size_t>(t) * p.kv_stride + static_cast<std::size_t>(kv_head) * D;
+      const std::size_t src =
+          static_cast<std::size_t>(t) * p.kv_stride + static_cast<std::size_t>(kv_head) * D;
       for (int c = 0; c < D; ++c) {
         k_dst[c * B + j] = t < N ? p.k[src + c] : 0.0f;
         v_dst[j * D + c] = t < N ? p.v[src + c] : 0.0f;
@@ -238,7 +252,8 @@ void FlashAttention(const AttentionProblem& p, const BlockMask& mask) {
     }
   }
 
-  const FlashPlan plan{&p, &mask, k_packed.get(), v_packed.get(), 1.0f / std::sqrt(static_cast<float>(D))};
+  const FlashPlan plan{&p, &mask, k_packed.get(), v_packed.get(),
+                       1.0f / std::sqrt(static_cast<float>(D))};
   // Heaviest rows first so that dynamic scheduling ends with small items: balanced causal work.
   std::vector<int> order(static_cast<std::size_t>(p.q_heads) * nb);
   std::iota(order.begin(), order.end(), 0);

@@ -8,10 +8,14 @@ namespace seer {
 
 std::string_view DTypeName(DType type) {
   switch (type) {
-    case DType::kF32: return "F32";
-    case DType::kF16: return "F16";
-    case DType::kBF16: return "BF16";
-    case DType::kQ8_0: return "Q8_0";
+    case DType::kF32:
+      return "F32";
+    case DType::kF16:
+      return "F16";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kQ8_0:
+      return "Q8_0";
   }
   return "?";
 }
@@ -20,10 +24,13 @@ std::size_t DTypeBlockElements(DType type) { return type == DType::kQ8_0 ? 32 : 
 
 std::size_t DTypeBlockBytes(DType type) {
   switch (type) {
-    case DType::kF32: return 4;
+    case DType::kF32:
+      return 4;
     case DType::kF16:
-    case DType::kBF16: return 2;
-    case DType::kQ8_0: return 34;  // fp16 scale + 32 int8 values.
+    case DType::kBF16:
+      return 2;
+    case DType::kQ8_0:
+      return 34;  // fp16 scale + 32 int8 values.
   }
   return 0;
 }
@@ -37,8 +44,8 @@ float F16ToF32(std::uint16_t h) {
     const float v = std::ldexp(static_cast<float>(mant), -24);
     return sign ? -v : v;
   }
-  const std::uint32_t bits =
-      exp == 0x1f ? (sign | 0x7f800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
+  const std::uint32_t bits = exp == 0x1f ? (sign | 0x7f800000u | (mant << 13))
+                                         : (sign | ((exp + 112) << 23) | (mant << 13));
   return std::bit_cast<float>(bits);
 }
 
@@ -56,7 +63,9 @@ std::uint16_t F32ToF16(float f) {
   return sign | static_cast<std::uint16_t>((rounded >> 13) - (112u << 10));
 }
 
-float BF16ToF32(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
+float BF16ToF32(std::uint16_t h) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
+}
 
 std::uint16_t F32ToBF16(float f) {
   const std::uint32_t x = std::bit_cast<std::uint32_t>(f);

@@ -33,17 +33,22 @@ std::size_t MinEncodedSize(GgufValueType type) {
   switch (type) {
     case GgufValueType::kUint8:
     case GgufValueType::kInt8:
-    case GgufValueType::kBool: return 1;
+    case GgufValueType::kBool:
+      return 1;
     case GgufValueType::kUint16:
-    case GgufValueType::kInt16: return 2;
+    case GgufValueType::kInt16:
+      return 2;
     case GgufValueType::kUint32:
     case GgufValueType::kInt32:
-    case GgufValueType::kFloat32: return 4;
+    case GgufValueType::kFloat32:
+      return 4;
     case GgufValueType::kUint64:
     case GgufValueType::kInt64:
     case GgufValueType::kFloat64:
-    case GgufValueType::kString: return 8;
-    case GgufValueType::kArray: return 12;
+    case GgufValueType::kString:
+      return 8;
+    case GgufValueType::kArray:
+      return 12;
   }
   return 1;
 }
@@ -60,25 +65,48 @@ GgufValue ReadValue(ByteReader& in, GgufValueType type, const std::string& key, 
   GgufValue v;
   v.type = type;
   switch (type) {
-    case GgufValueType::kUint8: v.value = std::uint64_t{in.Read<std::uint8_t>(key)}; break;
-    case GgufValueType::kInt8: v.value = std::int64_t{in.Read<std::int8_t>(key)}; break;
-    case GgufValueType::kUint16: v.value = std::uint64_t{in.Read<std::uint16_t>(key)}; break;
-    case GgufValueType::kInt16: v.value = std::int64_t{in.Read<std::int16_t>(key)}; break;
-    case GgufValueType::kUint32: v.value = std::uint64_t{in.Read<std::uint32_t>(key)}; break;
-    case GgufValueType::kInt32: v.value = std::int64_t{in.Read<std::int32_t>(key)}; break;
-    case GgufValueType::kUint64: v.value = in.Read<std::uint64_t>(key); break;
-    case GgufValueType::kInt64: v.value = in.Read<std::int64_t>(key); break;
-    case GgufValueType::kFloat32: v.value = double{in.Read<float>(key)}; break;
-    case GgufValueType::kFloat64: v.value = in.Read<double>(key); break;
+    case GgufValueType::kUint8:
+      v.value = std::uint64_t{in.Read<std::uint8_t>(key)};
+      break;
+    case GgufValueType::kInt8:
+      v.value = std::int64_t{in.Read<std::int8_t>(key)};
+      break;
+    case GgufValueType::kUint16:
+      v.value = std::uint64_t{in.Read<std::uint16_t>(key)};
+      break;
+    case GgufValueType::kInt16:
+      v.value = std::int64_t{in.Read<std::int16_t>(key)};
+      break;
+    case GgufValueType::kUint32:
+      v.value = std::uint64_t{in.Read<std::uint32_t>(key)};
+      break;
+    case GgufValueType::kInt32:
+      v.value = std::int64_t{in.Read<std::int32_t>(key)};
+      break;
+    case GgufValueType::kUint64:
+      v.value = in.Read<std::uint64_t>(key);
+      break;
+    case GgufValueType::kInt64:
+      v.value = in.Read<std::int64_t>(key);
+      break;
+    case GgufValueType::kFloat32:
+      v.value = double{in.Read<float>(key)};
+      break;
+    case GgufValueType::kFloat64:
+      v.value = in.Read<double>(key);
+      break;
     case GgufValueType::kBool: {
       const auto b = in.Read<std::uint8_t>(key);
       if (b > 1) in.Fail(fmt::format("metadata '{}' has invalid bool value {}", key, b));
       v.value = b == 1;
       break;
     }
-    case GgufValueType::kString: v.value = ReadString(in, "metadata '" + key + "'"); break;
+    case GgufValueType::kString:
+      v.value = ReadString(in, "metadata '" + key + "'");
+      break;
     case GgufValueType::kArray: {
-      if (depth >= kMaxArrayDepth) in.Fail(fmt::format("metadata '{}' nests arrays too deeply", key));
+      if (depth >= kMaxArrayDepth)
+        in.Fail(fmt::format("metadata '{}' nests arrays too deeply", key));
       const GgufValueType element = ReadValueType(in, key);
       const auto count = in.Read<std::uint64_t>("an array length");
       if (count > in.remaining() / MinEncodedSize(element)) {
@@ -87,7 +115,8 @@ GgufValue ReadValue(ByteReader& in, GgufValueType type, const std::string& key, 
       }
       GgufArray items;
       items.reserve(static_cast<std::size_t>(count));
-      for (std::uint64_t i = 0; i < count; ++i) items.push_back(ReadValue(in, element, key, depth + 1));
+      for (std::uint64_t i = 0; i < count; ++i)
+        items.push_back(ReadValue(in, element, key, depth + 1));
       v.value = std::move(items);
       break;
     }
@@ -97,21 +126,26 @@ GgufValue ReadValue(ByteReader& in, GgufValueType type, const std::string& key, 
 
 DType ToDType(std::uint32_t ggml_type, ByteReader& in, const std::string& name) {
   switch (ggml_type) {
-    case 0: return DType::kF32;
-    case 1: return DType::kF16;
-    case 8: return DType::kQ8_0;
-    case 30: return DType::kBF16;
+    case 0:
+      return DType::kF32;
+    case 1:
+      return DType::kF16;
+    case 8:
+      return DType::kQ8_0;
+    case 30:
+      return DType::kBF16;
     default:
-      in.Fail(fmt::format("tensor '{}' has ggml type {}, which is not supported (F32, F16, BF16 "
-                          "and Q8_0 are)",
-                          name, ggml_type));
+      in.Fail(
+          fmt::format("tensor '{}' has ggml type {}, which is not supported (F32, F16, BF16 "
+                      "and Q8_0 are)",
+                      name, ggml_type));
   }
 }
 
 std::string_view TypeName(GgufValueType type) {
-  static constexpr std::string_view kNames[] = {"uint8", "int8",   "uint16", "int16", "uint32",
-                                                "int32", "float32", "bool",  "string", "array",
-                                                "uint64", "int64", "float64"};
+  static constexpr std::string_view kNames[] = {"uint8",  "int8",    "uint16", "int16",  "uint32",
+                                                "int32",  "float32", "bool",   "string", "array",
+                                                "uint64", "int64",   "float64"};
   return kNames[static_cast<std::uint32_t>(type)];
 }
 
@@ -135,7 +169,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<common::Map
   }
   const auto tensor_count = in.Read<std::uint64_t>("the tensor count");
   const auto kv_count = in.Read<std::uint64_t>("the metadata count");
-  if (tensor_count > kMaxTensors) in.Fail(fmt::format("tensor count {} is implausible", tensor_count));
+  if (tensor_count > kMaxTensors)
+    in.Fail(fmt::format("tensor count {} is implausible", tensor_count));
   if (kv_count > kMaxMetadata) in.Fail(fmt::format("metadata count {} is implausible", kv_count));
 
   for (std::uint64_t i = 0; i < kv_count; ++i) {
@@ -155,7 +190,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<common::Map
     if (!names.insert(t.name).second) in.Fail(fmt::format("tensor '{}' appears twice", t.name));
     const auto n_dims = in.Read<std::uint32_t>("a tensor's dimension count");
     if (n_dims == 0 || n_dims > kMaxDims) {
-      in.Fail(fmt::format("tensor '{}' has {} dimensions (1 to {} allowed)", t.name, n_dims, kMaxDims));
+      in.Fail(
+          fmt::format("tensor '{}' has {} dimensions (1 to {} allowed)", t.name, n_dims, kMaxDims));
     }
     t.elements = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
@@ -169,9 +205,10 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<common::Map
     t.dtype = ToDType(in.Read<std::uint32_t>("a tensor type"), in, t.name);
     const std::size_t block = DTypeBlockElements(t.dtype);
     if (t.shape[0] % block != 0) {
-      in.Fail(fmt::format("tensor '{}' has a row of {} elements, not a multiple of the {} block "
-                          "size {}",
-                          t.name, t.shape[0], DTypeName(t.dtype), block));
+      in.Fail(
+          fmt::format("tensor '{}' has a row of {} elements, not a multiple of the {} block "
+                      "size {}",
+                      t.name, t.shape[0], DTypeName(t.dtype), block));
     }
     t.size_bytes = t.elements / block * DTypeBlockBytes(t.dtype);
     t.offset = in.Read<std::uint64_t>("a tensor offset");
@@ -189,8 +226,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<common::Map
   const std::uint64_t file_size = file_->size();
   for (auto& t : tensors_) {
     if (t.offset % alignment != 0) {
-      Throw<FormatError>("'{}': tensor '{}' has offset {}, not a multiple of the alignment {}", path,
-                         t.name, t.offset, alignment);
+      Throw<FormatError>("'{}': tensor '{}' has offset {}, not a multiple of the alignment {}",
+                         path, t.name, t.offset, alignment);
     }
     if (data_start > file_size || t.offset > file_size - data_start ||
         t.size_bytes > file_size - data_start - t.offset) {
@@ -222,19 +259,22 @@ std::uint64_t GgufFile::GetUint(const std::string& key) const {
 double GgufFile::GetFloat(const std::string& key) const {
   const GgufValue& v = Get(key);
   if (const auto* d = std::get_if<double>(&v.value)) return *d;
-  Throw<FormatError>("'{}': metadata '{}' should be a float but is {}", path(), key, TypeName(v.type));
+  Throw<FormatError>("'{}': metadata '{}' should be a float but is {}", path(), key,
+                     TypeName(v.type));
 }
 
 bool GgufFile::GetBool(const std::string& key) const {
   const GgufValue& v = Get(key);
   if (const auto* b = std::get_if<bool>(&v.value)) return *b;
-  Throw<FormatError>("'{}': metadata '{}' should be a bool but is {}", path(), key, TypeName(v.type));
+  Throw<FormatError>("'{}': metadata '{}' should be a bool but is {}", path(), key,
+                     TypeName(v.type));
 }
 
 const std::string& GgufFile::GetString(const std::string& key) const {
   const GgufValue& v = Get(key);
   if (const auto* s = std::get_if<std::string>(&v.value)) return *s;
-  Throw<FormatError>("'{}': metadata '{}' should be a string but is {}", path(), key, TypeName(v.type));
+  Throw<FormatError>("'{}': metadata '{}' should be a string but is {}", path(), key,
+                     TypeName(v.type));
 }
 
 namespace {
@@ -279,7 +319,8 @@ std::vector<std::int64_t> GgufFile::GetIntArray(const std::string& key) const {
   return ArrayOf<std::int64_t>(*this, Get(key), key, "integers", [](const GgufValue& v) {
     if (const auto* s = std::get_if<std::int64_t>(&v.value)) return std::optional<std::int64_t>(*s);
     const auto* u = std::get_if<std::uint64_t>(&v.value);
-    if (u != nullptr && *u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    if (u != nullptr &&
+        *u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return std::optional<std::int64_t>(static_cast<std::int64_t>(*u));
     }
     return std::optional<std::int64_t>();

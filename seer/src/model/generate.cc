@@ -11,8 +11,9 @@ GenerationStats Generate(Transformer& transformer, const Tokenizer& tokenizer, S
                          const std::function<void(const std::string&)>& emit) {
   using Clock = std::chrono::steady_clock;
   if (steps < 1 || steps > transformer.max_tokens()) {
-    common::Throw<common::InvalidArgument>("--steps must be between 1 and the context length {}, got {}",
-                                           transformer.max_tokens(), steps);
+    common::Throw<common::InvalidArgument>(
+        "--steps must be between 1 and the context length {}, got {}", transformer.max_tokens(),
+        steps);
   }
   std::vector<int> tokens = tokenizer.Encode(prompt, /*add_bos=*/true);
   GenerationStats stats;
@@ -21,7 +22,8 @@ GenerationStats Generate(Transformer& transformer, const Tokenizer& tokenizer, S
 
   // Positions 1..steps are emitted; those inside the prompt need no forward pass.
   const int prompt_emitted = std::min(stats.prompt_tokens - 1, steps);
-  for (int pos = 1; pos <= prompt_emitted; ++pos) emit(tokenizer.DecodeToken(tokens[pos - 1], tokens[pos]));
+  for (int pos = 1; pos <= prompt_emitted; ++pos)
+    emit(tokenizer.DecodeToken(tokens[pos - 1], tokens[pos]));
   if (stats.prompt_tokens > steps) return stats;
 
   auto start = Clock::now();

@@ -10,12 +10,14 @@ namespace seer {
 PerplexityResult Perplexity(Transformer& transformer, std::span<const int> tokens, int window,
                             const std::function<void(int, int)>& progress) {
   if (window < 2 || window > transformer.max_tokens()) {
-    common::Throw<common::InvalidArgument>("--ctx must be between 2 and {}, got {}", transformer.max_tokens(), window);
+    common::Throw<common::InvalidArgument>("--ctx must be between 2 and {}, got {}",
+                                           transformer.max_tokens(), window);
   }
   const int total = static_cast<int>(tokens.size());
   const int windows = total / window + (total % window >= 2 ? 1 : 0);
   if (windows == 0) {
-    common::Throw<common::InvalidArgument>("the text has {} tokens; perplexity needs at least 2", total);
+    common::Throw<common::InvalidArgument>("the text has {} tokens; perplexity needs at least 2",
+                                           total);
   }
   const int vocab = transformer.model().config.vocab_size;
   const int dim = transformer.model().config.dim;
@@ -33,7 +35,8 @@ PerplexityResult Perplexity(Transformer& transformer, std::span<const int> token
       for (int r = 0; r < rows; ++r) {
         const float* row = logits.data() + static_cast<std::size_t>(r) * vocab;
         double max_logit = row[0];
-        for (int i = 1; i < vocab; ++i) max_logit = std::max(max_logit, static_cast<double>(row[i]));
+        for (int i = 1; i < vocab; ++i)
+          max_logit = std::max(max_logit, static_cast<double>(row[i]));
         double sum = 0;
         for (int i = 0; i < vocab; ++i) sum += std::exp(row[i] - max_logit);
         const int target = tokens[begin + row0 + r + 1];

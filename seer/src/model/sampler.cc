@@ -9,7 +9,8 @@ namespace seer {
 
 Sampler::Sampler(SamplerOptions options) : options_(options), state_(options.seed) {
   if (!(options_.temperature >= 0.0f)) {
-    common::Throw<common::InvalidArgument>("--temperature must be >= 0, got {}", options_.temperature);
+    common::Throw<common::InvalidArgument>("--temperature must be >= 0, got {}",
+                                           options_.temperature);
   }
   if (!(options_.top_p >= 0.0f && options_.top_p <= 1.0f)) {
     common::Throw<common::InvalidArgument>("--top-p must be in [0, 1], got {}", options_.top_p);
@@ -53,7 +54,8 @@ int Sampler::Sample(std::span<float> logits) {
   for (int i = 0; i < n; ++i) {
     if (logits[i] >= cutoff) candidates_.emplace_back(logits[i], i);
   }
-  std::sort(candidates_.begin(), candidates_.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::sort(candidates_.begin(), candidates_.end(),
+            [](auto& a, auto& b) { return a.first > b.first; });
   float cumulative = 0.0f;
   std::size_t last = candidates_.size() - 1;
   for (std::size_t i = 0; i < candidates_.size(); ++i) {

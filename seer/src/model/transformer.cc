@@ -13,7 +13,8 @@ constexpr int kPrefillBlock = 64;
 Transformer::Transformer(const Model& model, int max_tokens)
     : model_(model), max_tokens_(max_tokens > 0 ? max_tokens : model.config.context_length) {
   const ModelConfig& c = model_.config;
-  const std::size_t cache = static_cast<std::size_t>(c.n_layers) * max_tokens_ * c.n_kv_heads * c.head_dim;
+  const std::size_t cache =
+      static_cast<std::size_t>(c.n_layers) * max_tokens_ * c.n_kv_heads * c.head_dim;
   key_cache_.resize(cache);
   value_cache_.resize(cache);
 }
@@ -38,7 +39,8 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
 
   for (int t = 0; t < n; ++t) {
     if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
-      common::Throw<common::InvalidArgument>("token id {} is outside the vocabulary of {}", tokens[t], c.vocab_size);
+      common::Throw<common::InvalidArgument>("token id {} is outside the vocabulary of {}",
+                                             tokens[t], c.vocab_size);
     }
     const float* row = model_.token_embedding.data + static_cast<std::size_t>(tokens[t]) * c.dim;
     std::copy(row, row + c.dim, x_.begin() + t * c.dim);
@@ -59,9 +61,16 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
     ops::Rope(q_.data(), n, c.n_heads, c.head_dim, start_pos, c.rope_theta);
     ops::Rope(k_new, n, c.n_kv_heads, c.head_dim, start_pos, c.rope_theta);
 
-    AttentionProblem problem{q_.data(), static_cast<std::size_t>(q_dim), k_cache, v_cache,
-                             static_cast<std::size_t>(kv_dim), att_.data(), static_cast<std::size_t>(q_dim),
-                             c.n_heads, c.n_kv_heads, c.head_dim};
+    AttentionProblem problem{q_.data(),
+                             static_cast<std::size_t>(q_dim),
+                             k_cache,
+                             v_cache,
+                             static_cast<std::size_t>(kv_dim),
+                             att_.data(),
+                             static_cast<std::size_t>(q_dim),
+                             c.n_heads,
+                             c.n_kv_heads,
+                             c.head_dim};
     if (start_pos == 0 && n > 1) {
       FlashAttention(problem, BlockMask::DenseCausal(c.n_heads, n, kPrefillBlock));
     } else {

@@ -20,17 +20,19 @@ void RmsNorm(const float* x, const float* weight, float* out, int rows, int size
 
 void Linear(const float* x, const Matrix& w, float* y, int rows) {
   if (rows == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, w.rows, w.cols, 1.0f, w.data, w.cols, x, 1, 0.0f, y, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, w.rows, w.cols, 1.0f, w.data, w.cols, x, 1, 0.0f, y,
+                1);
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, w.rows, w.cols, 1.0f, x, w.cols, w.data,
-              w.cols, 0.0f, y, w.rows);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, w.rows, w.cols, 1.0f, x, w.cols,
+              w.data, w.cols, 0.0f, y, w.rows);
 }
 
 void Rope(float* x, int rows, int heads, int head_dim, int first_pos, float theta) {
   const int half = head_dim / 2;
   std::vector<double> inv_freq(static_cast<std::size_t>(half));
-  for (int i = 0; i < half; ++i) inv_freq[i] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
+  for (int i = 0; i < half; ++i)
+    inv_freq[i] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
   std::vector<float> cos_sin(static_cast<std::size_t>(2 * half));
   for (int r = 0; r < rows; ++r) {
     const double pos = first_pos + r;

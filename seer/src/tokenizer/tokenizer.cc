@@ -13,10 +13,14 @@ int ParseBytePiece(std::string_view piece) {
   int value = 0;
   for (char c : piece.substr(3, 2)) {
     value *= 16;
-    if (c >= '0' && c <= '9') value += c - '0';
-    else if (c >= 'A' && c <= 'F') value += c - 'A' + 10;
-    else if (c >= 'a' && c <= 'f') value += c - 'a' + 10;
-    else return -1;
+    if (c >= '0' && c <= '9')
+      value += c - '0';
+    else if (c >= 'A' && c <= 'F')
+      value += c - 'A' + 10;
+    else if (c >= 'a' && c <= 'f')
+      value += c - 'a' + 10;
+    else
+      return -1;
   }
   return value;
 }
@@ -40,8 +44,8 @@ Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
   }
   for (int id : {vocab_.bos_id, vocab_.eos_id}) {
     if (id < 0 || static_cast<std::size_t>(id) >= n) {
-      common::Throw<common::FormatError>("tokenizer special token id {} is outside the vocabulary of {}",
-                                         id, n);
+      common::Throw<common::FormatError>(
+          "tokenizer special token id {} is outside the vocabulary of {}", id, n);
     }
   }
   std::fill(std::begin(byte_token_), std::end(byte_token_), -1);
@@ -55,7 +59,8 @@ Tokenizer::Tokenizer(Vocabulary vocab) : vocab_(std::move(vocab)) {
       }
       byte_token_[byte] = static_cast<int>(id);
     } else if (type == TokenType::kNormal || type == TokenType::kUserDefined) {
-      piece_to_id_.emplace(vocab_.pieces[id], static_cast<int>(id));  // First id wins on duplicates.
+      piece_to_id_.emplace(vocab_.pieces[id],
+                           static_cast<int>(id));  // First id wins on duplicates.
     }
   }
 }
@@ -77,7 +82,8 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
   };
   std::vector<Symbol> symbols;
   for (std::size_t pos = 0; pos < input.size();) {
-    const std::size_t len = std::min(Utf8Length(static_cast<unsigned char>(input[pos])), input.size() - pos);
+    const std::size_t len =
+        std::min(Utf8Length(static_cast<unsigned char>(input[pos])), input.size() - pos);
     auto it = piece_to_id_.find(input.substr(pos, len));
     const int index = static_cast<int>(symbols.size());
     symbols.push_back({pos, len, index - 1, index + 1, it == piece_to_id_.end() ? -1 : it->second});
@@ -110,7 +116,8 @@ std::vector<int> Tokenizer::Encode(std::string_view text, bool add_bos) const {
     const Candidate c = queue.top();
     queue.pop();
     Symbol& a = symbols[c.left];
-    if (a.length != c.left_length || a.next < 0 || symbols[a.next].length != c.right_length) continue;
+    if (a.length != c.left_length || a.next < 0 || symbols[a.next].length != c.right_length)
+      continue;
     Symbol& b = symbols[a.next];
     a.length += b.length;
     a.id = c.id;
@@ -140,9 +147,12 @@ std::string Tokenizer::DecodeToken(int prev, int token) const {
   switch (vocab_.types[token]) {
     case TokenType::kControl:
     case TokenType::kUnknown:
-    case TokenType::kUnused: return {};
-    case TokenType::kByte: return std::string(1, static_cast<char>(ParseBytePiece(vocab_.pieces[token])));
-    default: break;
+    case TokenType::kUnused:
+      return {};
+    case TokenType::kByte:
+      return std::string(1, static_cast<char>(ParseBytePiece(vocab_.pieces[token])));
+    default:
+      break;
   }
   std::string_view piece = vocab_.pieces[token];
   if (prev == vocab_.bos_id && !piece.empty() && piece[0] == ' ') piece.remove_prefix(1);
@@ -151,7 +161,8 @@ std::string Tokenizer::DecodeToken(int prev, int token) const {
 
 std::string Tokenizer::Decode(std::span<const int> tokens) const {
   std::string out;
-  int prev = vocab_.bos_id;  // A sequence starts as if after BOS: the dummy prefix space is dropped.
+  int prev =
+      vocab_.bos_id;  // A sequence starts as if after BOS: the dummy prefix space is dropped.
   for (int t : tokens) {
     out += DecodeToken(prev, t);
     prev = t;
