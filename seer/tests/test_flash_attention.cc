@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "seer/attention.h"
+#include "seer/block_selection.h"
 
 namespace seer {
 namespace {
@@ -42,8 +43,9 @@ struct Inputs {
   }
 };
 
-// softmax_j<=i(q_i . k_j / sqrt(d)) v_j in double, two passes, no tiling.
-std::vector<double> NaiveCausalAttention(const Inputs& in) {
+// softmax_j<=i(q_i . k_j / sqrt(d)) v_j in double, two passes, no tiling; with a mask, keys in
+// blocks the mask does not list for the row's (head, query block) are left out of the softmax.
+std::vector<double> NaiveCausalAttention(const Inputs& in, const BlockMask* mask = nullptr) {
   const int D = in.head_dim, group = in.q_heads / in.kv_heads;
   std::vector<double> out(static_cast<std::size_t>(in.n) * in.q_heads * D);
 #pragma omp parallel for schedule(dynamic, 16)
@@ -52,8 +54,18 @@ std::vector<double> NaiveCausalAttention(const Inputs& in) {
     for (int h = 0; h < in.q_heads; ++h) {
       const int g = h / group;
       const float* q = &in.q[(static_cast<std::size_t>(i) * in.q_heads + h) * D];
+      std::vector<char> visible(static_cast<std::size_t>(i) + 1, mask == nullptr);
+      if (mask != nullptr) {
+        const int row = h * mask->num_blocks() + i / mask->block_size;
+        for (int b = mask->row_ptr[row]; b < mask->row_ptr[row + 1]; ++b) {
+          for (int j = mask->col_idx[b] * mask->block_size; j <= i && j < (mask->col_idx[b] + 1) * mask->block_size; ++j) {
+            visible[j] = 1;
+          }
+        }
+      }
       double max_logit = -INFINITY;
       for (int j = 0; j <= i; ++j) {
+        if (!visible[j]) continue;
         const float* k = &in.k[(static_cast<std::size_t>(j) * in.kv_heads + g) * D];
         double dot = 0;
         for (int c = 0; c < D; ++c) dot += static_cast<double>(q[c]) * k[c];
@@ -61,7 +73,7 @@ std::vector<double> NaiveCausalAttention(const Inputs& in) {
         max_logit = std::max(max_logit, p[j]);
       }
       double sum = 0;
-      for (int j = 0; j <= i; ++j) sum += (p[j] = std::exp(p[j] - max_logit));
+      for (int j = 0; j <= i; ++j) sum += (p[j] = visible[j] ? std::exp(p[j] - max_logit) : 0.0);
       double* o = &out[(static_cast<std::size_t>(i) * in.q_heads + h) * D];
       for (int j = 0; j <= i; ++j) {
         const float* v = &in.v[(static_cast<std::size_t>(j) * in.kv_heads + g) * D];
@@ -107,6 +119,38 @@ TEST_P(FlashBlockSizes, MatchNaive) {
 INSTANTIATE_TEST_SUITE_P(Tiles, FlashBlockSizes,
                          testing::Combine(testing::Values(16, 32, 64, 128),
                                           testing::Values(8, 24, 40, 96, 256)));
+
+// (sequence length, block size, density, query heads per KV head)
+class SparseVsNaive : public testing::TestWithParam<std::tuple<int, int, float, int>> {};
+
+TEST_P(SparseVsNaive, RandomMasksMatchNaiveMaskedAttention) {
+  const auto [n, block, density, group] = GetParam();
+  const Inputs in(n, 2 * group, 2, 64, static_cast<unsigned>(n + block));
+  BlockScores scores = RandomScores(in.q_heads, n, block, static_cast<std::uint64_t>(n * 7 + block));
+  const BlockMask mask = SelectBlocks(scores, n, block, {.method = SelectionOptions::Method::kTargetDensity, .density = density});
+  const int nb = mask.num_blocks();
+  EXPECT_NEAR(mask.Density(), std::max(static_cast<double>(density), 2.0 / (nb + 1)), 0.01);  // Diagonal forced.
+  std::vector<float> out(in.q.size(), NAN);
+  FlashAttention(in.Problem(out.data()), mask);
+  EXPECT_LE(MaxError(out, NaiveCausalAttention(in, &mask)), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Masks, SparseVsNaive,
+                         testing::Combine(testing::Values(333, 1024), testing::Values(16, 64, 128),
+                                          testing::Values(0.1f, 0.5f), testing::Values(1, 4)));
+
+TEST(SparseAttention, EveryCausalBlockListedEqualsDenseExactly) {
+  const Inputs in(777, 8, 2, 128, 11);
+  std::vector<float> dense(in.q.size()), sparse(in.q.size());
+  FlashAttention(in.Problem(dense.data()), BlockMask::DenseCausal(8, 777, 64));
+  BlockScores scores = RandomScores(8, 777, 64, 3);
+  const BlockMask all = SelectBlocks(scores, 777, 64, {.method = SelectionOptions::Method::kDensity, .density = 1.0f});
+  ASSERT_EQ(all.col_idx, BlockMask::DenseCausal(8, 777, 64).col_idx);
+  FlashAttention(in.Problem(sparse.data()), all);
+  double worst = 0;
+  for (std::size_t i = 0; i < dense.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(dense[i] - sparse[i])));
+  EXPECT_LE(worst, 1e-6);
+}
 
 TEST(CachedAttention, RowsAfterACachedPrefixMatchNaive) {
   const Inputs in(200, 4, 2, 64, 7);

@@ -9,6 +9,7 @@
 #include "common/mapped_file.h"
 #include "common/shared_dir.h"
 #include "gguf_writer.h"
+#include "seer/gate.h"
 #include "seer/generate.h"
 #include "seer/model.h"
 #include "seer/sampler.h"
@@ -143,6 +144,70 @@ TEST(Transformer, ReducedPrecisionWeightsStayCloseToF32) {
                 diff);
     EXPECT_GT(diff, 0.0) << DTypeName(c.dtype) << " should not be bit-identical to F32";
   }
+}
+
+}  // namespace
+}  // namespace seer
+
+namespace seer {
+namespace {
+
+TEST(SparsePrefill, DensityOneReproducesDenseExactly) {
+  const auto model = Load("gguf");
+  const std::vector<int> tokens = Reference()["input_tokens_by_position"];
+  Transformer dense(*model, 256);
+  const auto expected = PrefillLogits(dense, tokens);
+  const Gates gates = RandomGates(GateConfig::ForModel(model->config), 1);
+  Transformer sparse(*model, 256);
+  sparse.SetSparsePrefill(SparsePrefill{.gates = &gates, .selection = {.density = 1.0f}});
+  const auto got = PrefillLogits(sparse, tokens);
+  EXPECT_EQ(got, expected);  // Bit for bit: the same kernel over the same blocks.
+  EXPECT_DOUBLE_EQ(sparse.density().Overall(), 1.0);
+}
+
+TEST(SparsePrefill, RandomGatesAtHalfDensityRunAndReportIt) {
+  const auto model = Load("gguf");
+  const Tokenizer tokenizer(model->vocab);
+  auto tokens = tokenizer.Encode(common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
+  tokens.resize(1024);
+  const Gates gates = RandomGates(GateConfig::ForModel(model->config, 32), 2);
+  Transformer dense(*model, 1024), sparse(*model, 1024);
+  sparse.SetSparsePrefill(SparsePrefill{.gates = &gates, .selection = {.density = 0.5f}});
+  const auto expected = PrefillLogits(dense, tokens);
+  const auto got = PrefillLogits(sparse, tokens);
+  const double density = sparse.density().Overall();
+  EXPECT_GT(density, 0.4);
+  EXPECT_LT(density, 0.6);
+  for (int l = 0; l < model->config.n_layers; ++l) EXPECT_GT(sparse.density().Layer(l), 0.3);
+  const double diff = MaxAbsDiff(got.data(), expected.data(), got.size());
+  EXPECT_GT(diff, 0.0);  // Blocks were really skipped.
+  for (float x : got) ASSERT_TRUE(std::isfinite(x));
+}
+
+TEST(SparsePrefill, EverySourceRunsAtATargetDensity) {
+  const auto model = Load("gguf");
+  const Tokenizer tokenizer(model->vocab);
+  auto tokens = tokenizer.Encode(common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
+  tokens.resize(512);
+  for (auto source : {SparsePrefill::Source::kOracle, SparsePrefill::Source::kMeanPool, SparsePrefill::Source::kWindow}) {
+    Transformer t(*model, 512);
+    t.SetSparsePrefill(SparsePrefill{.source = source,
+                                     .selection = {.method = SelectionOptions::Method::kTargetDensity, .density = 0.3f,
+                                                   .keep_first_block = true},
+                                     .block_size = 16});
+    const auto logits = PrefillLogits(t, tokens);
+    EXPECT_NEAR(t.density().Overall(), 0.3, 0.01);
+    for (float x : logits) ASSERT_TRUE(std::isfinite(x));
+  }
+}
+
+TEST(SparsePrefill, GatesForAnotherModelAreRejected) {
+  const auto model = Load("gguf");
+  GateConfig config = GateConfig::ForModel(model->config);
+  config.n_layers = 3;
+  const Gates gates = RandomGates(config, 3);
+  Transformer t(*model, 64);
+  EXPECT_THROW(t.SetSparsePrefill(SparsePrefill{.gates = &gates}), common::InvalidArgument);
 }
 
 }  // namespace

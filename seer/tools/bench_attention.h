@@ -1,5 +1,8 @@
-// `seer bench attention`: times the dense causal flash kernel against the machine's SGEMM rate.
+// `seer bench attention`: times the dense causal flash kernel against the machine's SGEMM rate and,
+// with a density, the block-sparse kernel on a random mask of that density and the gate's own cost.
 #pragma once
+
+#include <optional>
 
 namespace seer::cli {
 
@@ -10,6 +13,7 @@ struct BenchAttentionOptions {
   int seq = 4096;
   int block = 64;
   int repeats = 3;
+  std::optional<double> density;  // Also time the block-sparse kernel and the gate.
   bool json = false;
 };
 

@@ -7,11 +7,13 @@
 #include <ctime>
 #include <map>
 #include <new>
+#include <optional>
 
 #include "bench_attention.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "common/progress.h"
+#include "seer/gate_file.h"
 #include "seer/generate.h"
 #include "seer/model.h"
 #include "seer/perplexity.h"
@@ -30,6 +32,76 @@ struct ModelOptions {
     cmd->add_option("--tokenizer", tokenizer, "tokenizer .bin of a llama2.c checkpoint");
   }
 };
+
+// The options that make prefill block-sparse, shared by `generate` and `ppl`.
+struct SparseOptions {
+  std::string gates_path;
+  bool oracle = false;
+  std::string baseline;
+  std::optional<float> threshold, density, target_density;
+  bool keep_first_block = false;
+  int dense_last_rows = 0;
+  int block_size = 64;
+  seer::GateFile gate_file;  // Owns the gates the Transformer points to.
+
+  void Add(CLI::App* cmd) {
+    cmd->add_option("--gates", gates_path, "Gate file (.safetensors, or .pth with config.json beside it)");
+    cmd->add_flag("--oracle", oracle, "Select blocks by their true attention mass (upper bound)");
+    cmd->add_option("--baseline", baseline, "Parameter-free block selection instead of gates")
+        ->check(CLI::IsMember({"meanpool", "window"}));
+    cmd->add_option("--threshold", threshold, "Keep blocks whose gate probability exceeds T");
+    cmd->add_option("--density", density, "Keep the top k = (1 - sqrt(1 - R)) * blocks per row");
+    cmd->add_option("--target-density", target_density, "Keep exactly this fraction of all causal blocks");
+    cmd->add_flag("--keep-first-block", keep_first_block, "Always keep the first key block (attention sink)");
+    cmd->add_option("--dense-last-rows", dense_last_rows, "Keep the last N query-block rows dense")->capture_default_str();
+    cmd->add_option("--block-size", block_size, "Block size for --oracle and --baseline")->capture_default_str();
+  }
+
+  // Returns the sparse prefill these options ask for, or nullopt for dense.
+  std::optional<seer::SparsePrefill> Build(const seer::Model& model) {
+    using seer::SparsePrefill;
+    const int sources = !gates_path.empty() + oracle + !baseline.empty();
+    const int rules = threshold.has_value() + density.has_value() + target_density.has_value();
+    if (sources == 0) {
+      if (rules > 0) common::Throw<common::InvalidArgument>("--threshold/--density need --gates, --oracle or --baseline");
+      return std::nullopt;
+    }
+    if (sources > 1) common::Throw<common::InvalidArgument>("choose one of --gates, --oracle and --baseline");
+    if (rules > 1) common::Throw<common::InvalidArgument>("choose one of --threshold, --density and --target-density");
+    SparsePrefill sparse;
+    sparse.block_size = block_size;
+    if (!gates_path.empty()) {
+      gate_file = seer::ReadGateFile(gates_path);
+      sparse.source = SparsePrefill::Source::kGate;
+      sparse.gates = &gate_file.gates;
+      if (rules == 0 && gate_file.recommended) sparse.selection = *gate_file.recommended;
+    } else {
+      sparse.source = oracle ? SparsePrefill::Source::kOracle
+                      : baseline == "meanpool" ? SparsePrefill::Source::kMeanPool
+                                               : SparsePrefill::Source::kWindow;
+    }
+    if (rules == 0 && !(sparse.source == SparsePrefill::Source::kGate && gate_file.recommended)) {
+      common::Throw<common::InvalidArgument>("give --threshold, --density or --target-density to select blocks");
+    }
+    using Method = seer::SelectionOptions::Method;
+    if (threshold) sparse.selection = {.method = Method::kThreshold, .threshold = *threshold};
+    if (density) sparse.selection = {.method = Method::kDensity, .density = *density};
+    if (target_density) sparse.selection = {.method = Method::kTargetDensity, .density = *target_density};
+    sparse.selection.keep_first_block = sparse.selection.keep_first_block || keep_first_block;
+    sparse.selection.dense_last_rows = std::max(sparse.selection.dense_last_rows, dense_last_rows);
+    if (sparse.source == SparsePrefill::Source::kGate) sparse.gates->config.CheckMatches(model.config);
+    return sparse;
+  }
+};
+
+void PrintDensity(const seer::Transformer& t) {
+  const seer::DensityStats& d = t.density();
+  for (int l = 0; l < d.layers; ++l) {
+    std::string heads;
+    for (int h = 0; h < d.heads; ++h) heads += fmt::format(" {:.3f}", d.At(l, h));
+    fmt::print(stderr, "density layer {}: {:.4f} (heads:{})\n", l, d.Layer(l), heads);
+  }
+}
 
 std::string ShapeText(const std::vector<std::uint64_t>& shape) {
   std::string out;
@@ -95,11 +167,12 @@ void PrintPiece(const std::string& piece) {
   std::fflush(stdout);
 }
 
-void GenerateText(const ModelOptions& m, const std::string& prompt, int steps,
+void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::string& prompt, int steps,
                   seer::SamplerOptions sampling) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   const seer::Tokenizer tokenizer(model->vocab);
   seer::Transformer transformer(*model);
+  transformer.SetSparsePrefill(sparse.Build(*model));
   seer::Sampler sampler(sampling);
   const auto stats = seer::Generate(transformer, tokenizer, sampler, prompt, steps, PrintPiece);
   std::fputs("\n", stdout);
@@ -111,14 +184,19 @@ void GenerateText(const ModelOptions& m, const std::string& prompt, int steps,
              stats.prefill_seconds > 0 ? stats.prompt_tokens / stats.prefill_seconds : 0.0,
              stats.generated_tokens, stats.decode_seconds,
              stats.decode_seconds > 0 ? stats.generated_tokens / stats.decode_seconds : 0.0);
+  if (transformer.density().layers > 0) {
+    fmt::print(stderr, "prefill density: {:.4f}\n", transformer.density().Overall());
+  }
 }
 
-void PerplexityOfFile(const ModelOptions& m, const std::string& text_file, int ctx) {
+void PerplexityOfFile(const ModelOptions& m, SparseOptions& sparse, const std::string& text_file, int ctx) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
+  auto sparse_prefill = sparse.Build(*model);
   const seer::Tokenizer tokenizer(model->vocab);
   const std::string text = common::ReadFile(text_file);
   const auto tokens = tokenizer.Encode(text, /*add_bos=*/true);
   seer::Transformer transformer(*model, ctx);
+  transformer.SetSparsePrefill(std::move(sparse_prefill));
   const auto start = std::chrono::steady_clock::now();
   common::Progress progress("ppl", (static_cast<long>(tokens.size()) + ctx - 1) / ctx, "windows");
   const auto result =
@@ -128,7 +206,25 @@ void PerplexityOfFile(const ModelOptions& m, const std::string& text_file, int c
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print(stderr, "{} tokens scored in {:.2f} s ({:.0f} tok/s)\n", result.scored_tokens, seconds,
              result.scored_tokens / seconds);
-  fmt::print("ppl={:.6f} tokens={}\n", result.perplexity, result.scored_tokens);
+  if (transformer.density().layers > 0) {
+    PrintDensity(transformer);
+    fmt::print("ppl={:.6f} tokens={} density={:.4f}\n", result.perplexity, result.scored_tokens,
+               transformer.density().Overall());
+  } else {
+    fmt::print("ppl={:.6f} tokens={}\n", result.perplexity, result.scored_tokens);
+  }
+}
+
+void InitGates(const ModelOptions& m, const std::string& out, int block_size, int d_gate, const std::string& type,
+               std::uint64_t seed, const std::string& pth_dtype) {
+  const auto model = seer::LoadModel(m.model, m.tokenizer);
+  seer::GateConfig config = seer::GateConfig::ForModel(model->config, block_size);
+  if (d_gate > 0) config.d_gate = d_gate;
+  config.SetType(type);
+  seer::GateFile file{seer::RandomGates(config, seed), std::nullopt};
+  seer::WriteGateFile(file, out, pth_dtype == "bf16" ? seer::DType::kBF16 : seer::DType::kF32);
+  fmt::print("wrote {}: {} layers, {}, block {}, d_gate {}\n", out, config.n_layers, config.TypeName(),
+             config.block_size, config.d_gate);
 }
 
 }  // namespace
@@ -164,12 +260,29 @@ int main(int argc, char** argv) {
   generate->add_option("--top-p", sampling.top_p, "Nucleus sampling mass (0 or 1 = off)")
       ->capture_default_str();
   generate->add_option("--seed", sampling.seed, "Random seed (default: the time)");
+  SparseOptions sparse_options;
+  sparse_options.Add(generate);
 
   int ctx = 512;
   auto* ppl = app.add_subcommand("ppl", "Perplexity of a text over consecutive windows");
   model_options.Add(ppl);
   ppl->add_option("--text-file", text_file, "UTF-8 text to score")->required();
   ppl->add_option("--ctx", ctx, "Window length in tokens")->capture_default_str();
+  sparse_options.Add(ppl);
+
+  std::string gates_out, gate_type = "Qavg_Kmaxminavg", pth_dtype = "f32";
+  int gate_block = 64, d_gate = 0;
+  std::uint64_t gate_seed = 0;
+  auto* init_gates = app.add_subcommand("init-gates", "Write randomly initialised gates for a model");
+  model_options.Add(init_gates);
+  init_gates->add_option("--out", gates_out, "Output: .safetensors, or .pth (+ config.json beside it)")->required();
+  init_gates->add_option("--block-size", gate_block, "Gate block size (16, 32, 64, 128)")->capture_default_str();
+  init_gates->add_option("--d-gate", d_gate, "Gate hidden size (default: the head dim)");
+  init_gates->add_option("--gate-type", gate_type, "Pooling, e.g. Qavg_Kmaxminavg")->capture_default_str();
+  init_gates->add_option("--seed", gate_seed, "Random seed")->capture_default_str();
+  init_gates->add_option("--pth-dtype", pth_dtype, "Weight dtype in a .pth file")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
 
   seer::cli::BenchAttentionOptions bench_options;
   auto* bench = app.add_subcommand("bench", "Benchmarks");
@@ -186,6 +299,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench_attention->add_option("--repeats", bench_options.repeats, "Timed runs (best is kept)")
       ->capture_default_str();
+  bench_attention->add_option("--density", bench_options.density,
+                              "Also time the block-sparse kernel on a random mask of this density, and the gate")
+      ->check(CLI::Range(0.0, 1.0));
   bench_attention->add_flag("--json", bench_options.json, "End with one JSON line");
 
   try {
@@ -196,8 +312,9 @@ int main(int argc, char** argv) {
   try {
     if (*info) Info(model_options, list_tensors);
     if (*tokenize) Tokenize(model_options, text_file, bos);
-    if (*generate) GenerateText(model_options, prompt, steps, sampling);
-    if (*ppl) PerplexityOfFile(model_options, text_file, ctx);
+    if (*generate) GenerateText(model_options, sparse_options, prompt, steps, sampling);
+    if (*ppl) PerplexityOfFile(model_options, sparse_options, text_file, ctx);
+    if (*init_gates) InitGates(model_options, gates_out, gate_block, d_gate, gate_type, gate_seed, pth_dtype);
     if (*bench_attention) seer::cli::BenchAttention(bench_options);
   } catch (const common::Error& e) {
     std::fflush(stdout);

@@ -4,12 +4,41 @@
 // cached prefix (decode) attend to the cache row by row.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "seer/block_selection.h"
+#include "seer/gate.h"
 #include "seer/model.h"
 
 namespace seer {
+
+// How a prefill chooses its attention blocks (without one, prefill is dense).
+struct SparsePrefill {
+  enum class Source {
+    kGate,      // The learned AttnGate, on pre-RoPE Q and K.
+    kOracle,    // The true block attention mass (an upper bound).
+    kMeanPool,  // Mean-pooled Q . mean-pooled K (baseline).
+    kWindow,    // The most recent blocks (baseline; add keep_first_block for a sink).
+  };
+  Source source = Source::kGate;
+  const Gates* gates = nullptr;  // For kGate; must outlive the Transformer's use of it.
+  SelectionOptions selection;
+  int block_size = 64;  // For the other sources; a gate uses its own.
+};
+
+// Blocks listed and causal blocks per (layer, head), summed over the sparse prefills run.
+struct DensityStats {
+  int layers = 0;
+  int heads = 0;
+  std::vector<double> listed;  // [layers, heads]
+  std::vector<double> causal;  // [layers, heads]
+
+  double Overall() const;
+  double Layer(int layer) const;
+  double At(int layer, int head) const;
+};
 
 class Transformer {
  public:
@@ -30,9 +59,20 @@ class Transformer {
   // Forward() + Logits() of the last token: returns [vocab].
   std::span<const float> NextLogits(std::span<const int> tokens, int start_pos);
 
+  // Makes prefills (a batch at position 0) block-sparse as `sparse` says; nullopt for dense.
+  // Throws InvalidArgument when the gates do not fit the model.
+  void SetSparsePrefill(std::optional<SparsePrefill> sparse);
+  const DensityStats& density() const { return density_; }
+
  private:
+  // Scores one layer's blocks by the configured source and selects them (post-RoPE Q in q_,
+  // keys in the cache), recording the density.
+  BlockMask SparseMask(int layer, std::optional<BlockScores> gate_scores, int n);
+
   const Model& model_;
   int max_tokens_;
+  std::optional<SparsePrefill> sparse_;
+  DensityStats density_;
   std::vector<float> key_cache_;    // [layers, max_tokens, kv_heads * head_dim]
   std::vector<float> value_cache_;  // [layers, max_tokens, kv_heads * head_dim]
   // Activations for the current batch, reused across calls.

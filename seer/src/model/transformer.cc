@@ -58,6 +58,11 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
     ops::Linear(xb_.data(), w.wq, q_.data(), n);
     ops::Linear(xb_.data(), w.wk, k_new, n);
     ops::Linear(xb_.data(), w.wv, v_new, n);
+    const bool prefill = start_pos == 0 && n > 1;
+    std::optional<BlockScores> gate_scores;
+    if (prefill && sparse_ && sparse_->source == SparsePrefill::Source::kGate) {
+      gate_scores = GateForward(sparse_->gates->config, sparse_->gates->layers[l], q_.data(), q_dim, k_new, kv_dim, n);
+    }
     ops::Rope(q_.data(), n, c.n_heads, c.head_dim, start_pos, c.rope_theta);
     ops::Rope(k_new, n, c.n_kv_heads, c.head_dim, start_pos, c.rope_theta);
 
@@ -71,7 +76,9 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
                              c.n_heads,
                              c.n_kv_heads,
                              c.head_dim};
-    if (start_pos == 0 && n > 1) {
+    if (prefill && sparse_) {
+      FlashAttention(problem, SparseMask(l, std::move(gate_scores), n));
+    } else if (prefill) {
       FlashAttention(problem, BlockMask::DenseCausal(c.n_heads, n, kPrefillBlock));
     } else {
       CachedAttention(problem, n, start_pos);
@@ -88,6 +95,76 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
   }
   ops::RmsNorm(x_.data(), model_.final_norm, x_.data(), n, c.dim, c.rms_eps);
   return {x_.data(), rows * c.dim};
+}
+
+void Transformer::SetSparsePrefill(std::optional<SparsePrefill> sparse) {
+  const ModelConfig& c = model_.config;
+  if (sparse && sparse->source == SparsePrefill::Source::kGate) {
+    if (sparse->gates == nullptr) common::Throw<common::InvalidArgument>("sparse prefill from a gate needs gates");
+    sparse->gates->config.CheckMatches(c);
+    sparse->gates->Validate();
+  }
+  sparse_ = std::move(sparse);
+  if (!sparse_) {
+    density_ = {};
+    return;
+  }
+  density_ = {c.n_layers, c.n_heads, std::vector<double>(static_cast<std::size_t>(c.n_layers) * c.n_heads),
+              std::vector<double>(static_cast<std::size_t>(c.n_layers) * c.n_heads)};
+}
+
+BlockMask Transformer::SparseMask(int layer, std::optional<BlockScores> gate_scores, int n) {
+  const ModelConfig& c = model_.config;
+  const int q_dim = c.n_heads * c.head_dim, kv_dim = c.n_kv_heads * c.head_dim;
+  const float* k = key_cache_.data() + static_cast<std::size_t>(layer) * max_tokens_ * kv_dim;
+  int block = sparse_->block_size;
+  BlockScores scores;
+  switch (sparse_->source) {
+    case SparsePrefill::Source::kGate:
+      block = sparse_->gates->config.block_size;
+      scores = std::move(*gate_scores);
+      break;
+    case SparsePrefill::Source::kOracle:
+      scores = OracleScores(q_.data(), q_dim, k, kv_dim, n, c.n_heads, c.n_kv_heads, c.head_dim, block);
+      break;
+    case SparsePrefill::Source::kMeanPool:
+      scores = MeanPoolScores(q_.data(), q_dim, k, kv_dim, n, c.n_heads, c.n_kv_heads, c.head_dim, block);
+      break;
+    case SparsePrefill::Source::kWindow:
+      scores = WindowScores(c.n_heads, n, block);
+      break;
+  }
+  BlockMask mask = SelectBlocks(scores, n, block, sparse_->selection);
+  const int nb = mask.num_blocks();
+  for (int h = 0; h < c.n_heads; ++h) {
+    const std::size_t at = static_cast<std::size_t>(layer) * c.n_heads + h;
+    density_.listed[at] += mask.row_ptr[(h + 1) * nb] - mask.row_ptr[h * nb];
+    density_.causal[at] += static_cast<double>(nb) * (nb + 1) / 2;
+  }
+  return mask;
+}
+
+double DensityStats::Overall() const {
+  double listed_sum = 0, causal_sum = 0;
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    listed_sum += listed[i];
+    causal_sum += causal[i];
+  }
+  return causal_sum > 0 ? listed_sum / causal_sum : 1.0;
+}
+
+double DensityStats::Layer(int layer) const {
+  double listed_sum = 0, causal_sum = 0;
+  for (int h = 0; h < heads; ++h) {
+    listed_sum += listed[static_cast<std::size_t>(layer) * heads + h];
+    causal_sum += causal[static_cast<std::size_t>(layer) * heads + h];
+  }
+  return causal_sum > 0 ? listed_sum / causal_sum : 1.0;
+}
+
+double DensityStats::At(int layer, int head) const {
+  const std::size_t at = static_cast<std::size_t>(layer) * heads + head;
+  return causal[at] > 0 ? listed[at] / causal[at] : 1.0;
 }
 
 void Transformer::Logits(const float* hidden, int rows, float* out) const {

@@ -28,14 +28,14 @@ void Linear(const float* x, const Matrix& w, float* y, int rows) {
               w.data, w.cols, 0.0f, y, w.rows);
 }
 
-void Rope(float* x, int rows, int heads, int head_dim, int first_pos, float theta) {
+void Rope(float* x, int rows, int heads, int head_dim, int first_pos, float theta, int step) {
   const int half = head_dim / 2;
   std::vector<double> inv_freq(static_cast<std::size_t>(half));
   for (int i = 0; i < half; ++i)
     inv_freq[i] = std::pow(static_cast<double>(theta), -2.0 * i / head_dim);
   std::vector<float> cos_sin(static_cast<std::size_t>(2 * half));
   for (int r = 0; r < rows; ++r) {
-    const double pos = first_pos + r;
+    const double pos = first_pos + static_cast<double>(r) * step;
     for (int i = 0; i < half; ++i) {
       cos_sin[2 * i] = static_cast<float>(std::cos(pos * inv_freq[i]));
       cos_sin[2 * i + 1] = static_cast<float>(std::sin(pos * inv_freq[i]));
