@@ -12,7 +12,8 @@
 
 namespace common {
 
-void WriteAtomically(const std::string& path, const std::function<void(const std::string&)>& write) {
+void WriteAtomically(const std::string& path,
+                     const std::function<void(const std::string&)>& write) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   if (!parent.empty() && !std::filesystem::is_directory(parent)) {
     Throw<IoError>("cannot write '{}': directory '{}' does not exist", path, parent.string());

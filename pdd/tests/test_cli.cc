@@ -21,7 +21,8 @@ struct CliRun {
 
 CliRun Pdd(const std::string& args) {
   const std::string err_path = (pdd::test::TempDir() / "stderr.txt").string();
-  FILE* pipe = popen((std::string(PDD_CLI_PATH) + " " + args + " 2>'" + err_path + "'").c_str(), "r");
+  FILE* pipe =
+      popen((std::string(PDD_CLI_PATH) + " " + args + " 2>'" + err_path + "'").c_str(), "r");
   std::string out;
   char buffer[4096];
   for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
@@ -33,23 +34,31 @@ std::string Q(const std::string& s) { return "'" + s + "'"; }
 
 TEST(PddCli, MineWritesEveryResultTable) {
   const fs::path out = pdd::test::TempDir() / "mushroom";
-  const CliRun run = Pdd("mine " + Q(common::SharedFile("datasets/cba_Mushroom.csv")) + " --class class --out " + Q(out.string()));
+  const CliRun run = Pdd("mine " + Q(common::SharedFile("datasets/cba_Mushroom.csv")) +
+                         " --class class --out " + Q(out.string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
-  for (const char* f : {"knowledge_base.csv", "knowledge_base.json", "sr_matrix.csv", "spaces.csv", "summary.txt"}) {
+  for (const char* f : {"knowledge_base.csv", "knowledge_base.json", "sr_matrix.csv", "spaces.csv",
+                        "summary.txt"}) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   }
   const std::string kb = common::ReadFile((out / "knowledge_base.csv").string());
-  EXPECT_EQ(kb.substr(0, kb.find('\n')), "ds,group,subgroup,pattern,order,count,expected,residual,class_association,n_records");
-  EXPECT_NE(run.err.find("warning: column 'veil-type' has one value only"), std::string::npos) << run.err;
+  EXPECT_EQ(kb.substr(0, kb.find('\n')),
+            "ds,group,subgroup,pattern,order,count,expected,residual,class_association,n_records");
+  EXPECT_NE(run.err.find("warning: column 'veil-type' has one value only"), std::string::npos)
+      << run.err;
   EXPECT_NE(run.out.find("odor="), std::string::npos);
   // Running again replaces the folder whole.
-  EXPECT_EQ(Pdd("mine " + Q(common::SharedFile("datasets/vote.arff")) + " --class Class --out " + Q(out.string())).exit_code, 0);
+  EXPECT_EQ(Pdd("mine " + Q(common::SharedFile("datasets/vote.arff")) + " --class Class --out " +
+                Q(out.string()))
+                .exit_code,
+            0);
   EXPECT_NE(common::ReadFile((out / "summary.txt").string()).find("vote.arff"), std::string::npos);
 }
 
 TEST(PddCli, SynthWritesDataAndTruth) {
   const fs::path dir = pdd::test::TempDir();
-  const CliRun run = Pdd("synth --rows 500 --seed 3 --out " + Q((dir / "s.csv").string()) + " --truth " + Q((dir / "t.json").string()));
+  const CliRun run = Pdd("synth --rows 500 --seed 3 --out " + Q((dir / "s.csv").string()) +
+                         " --truth " + Q((dir / "t.json").string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string csv = common::ReadFile((dir / "s.csv").string());
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 501);
@@ -79,17 +88,22 @@ TEST(PddCli, UserErrorsLeaveNoOutputFolder) {
       {"missing.csv", "", "cannot open"},
   };
   for (const Case& c : cases) {
-    const CliRun run = Pdd("mine " + Q((dir / c.data).string()) + " " + c.args + " --out " + Q(out.string()));
+    const CliRun run =
+        Pdd("mine " + Q((dir / c.data).string()) + " " + c.args + " --out " + Q(out.string()));
     EXPECT_EQ(run.exit_code, 1) << c.data << " " << c.args;
     EXPECT_NE(run.err.find("pdd: error: "), std::string::npos) << run.err;
     EXPECT_NE(run.err.find(c.message), std::string::npos) << run.err;
     EXPECT_FALSE(fs::exists(out)) << c.data;
   }
   for (const auto& entry : fs::directory_iterator(dir)) {
-    EXPECT_EQ(entry.path().filename().string().find("never"), std::string::npos) << entry.path();  // No temp folders.
+    EXPECT_EQ(entry.path().filename().string().find("never"), std::string::npos)
+        << entry.path();  // No temp folders.
   }
   EXPECT_NE(Pdd("mine").exit_code, 0);
-  EXPECT_EQ(Pdd("mine " + Q((dir / "ok.csv").string()) + " --out " + Q((dir / "no/such/folder").string())).exit_code, 1);
+  EXPECT_EQ(
+      Pdd("mine " + Q((dir / "ok.csv").string()) + " --out " + Q((dir / "no/such/folder").string()))
+          .exit_code,
+      1);
 }
 
 }  // namespace

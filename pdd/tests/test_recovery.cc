@@ -17,12 +17,14 @@ std::string WriteSynthCsv(std::uint64_t seed, SynthTable& table) {
   o.rows = 20000;
   o.seed = seed;
   const std::string csv = (test::TempDir() / ("synth" + std::to_string(seed) + ".csv")).string();
-  table = WriteSynth(o, csv, (test::TempDir() / ("truth" + std::to_string(seed) + ".json")).string());
+  table =
+      WriteSynth(o, csv, (test::TempDir() / ("truth" + std::to_string(seed) + ".json")).string());
   return csv;
 }
 
 // The AV labels of a pattern without the class AV.
-std::set<std::string> FeatureLabels(const Encoded& e, const std::vector<int>& avs, const std::string& class_column) {
+std::set<std::string> FeatureLabels(const Encoded& e, const std::vector<int>& avs,
+                                    const std::string& class_column) {
   std::set<std::string> out;
   for (int a : avs) {
     if (e.attributes[e.avs[a].attribute] != class_column) out.insert(e.avs[a].label);
@@ -51,31 +53,37 @@ TEST_P(PlantedPatterns, AreRecoveredExactlyAndSuccinctly) {
         found = true;
         // A class AV inside the pattern must be the one the truth ties to it.
         if (p->avs.size() > want.size()) {
-          tied_class_ok = !planted.class_value.empty() &&
-                          p->class_association.rfind(o.class_column + "=" + planted.class_value, 0) == 0;
+          tied_class_ok =
+              !planted.class_value.empty() &&
+              p->class_association.rfind(o.class_column + "=" + planted.class_value, 0) == 0;
         }
       }
     }
-    const double prevalence = static_cast<double>(planted.records) / static_cast<double>(table.rows);
+    const double prevalence =
+        static_cast<double>(planted.records) / static_cast<double>(table.rows);
     if (prevalence >= 0.05) {
-      EXPECT_TRUE(found) << planted.name << " (prevalence " << prevalence << ") not recovered, seed " << GetParam();
+      EXPECT_TRUE(found) << planted.name << " (prevalence " << prevalence
+                         << ") not recovered, seed " << GetParam();
       EXPECT_TRUE(tied_class_ok) << planted.name;
     } else if (!found) {
       // A rare pattern must at least show in a kept space's pairs or among the uncovered pairs.
       bool in_pairs = false;
       for (const auto& [a, b] : r.spaces.uncovered) {
-        in_pairs = in_pairs || (want.count(r.encoded.avs[a].label) && want.count(r.encoded.avs[b].label));
+        in_pairs =
+            in_pairs || (want.count(r.encoded.avs[a].label) && want.count(r.encoded.avs[b].label));
       }
       for (const Dsu& d : r.kb.dsus) {
         std::set<std::string> labels;
         for (int a : d.avs) labels.insert(r.encoded.avs[a].label);
-        in_pairs = in_pairs || std::includes(labels.begin(), labels.end(), want.begin(), want.end());
+        in_pairs =
+            in_pairs || std::includes(labels.begin(), labels.end(), want.begin(), want.end());
       }
       EXPECT_TRUE(in_pairs) << planted.name << " is nowhere, seed " << GetParam();
     }
   }
   EXPECT_LE(r.kb.PatternCount(), 3 * table.truth.size()) << "seed " << GetParam();
-  std::printf("seed %d: %zu patterns for %zu planted\n", GetParam(), r.kb.PatternCount(), table.truth.size());
+  std::printf("seed %d: %zu patterns for %zu planted\n", GetParam(), r.kb.PatternCount(),
+              table.truth.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, PlantedPatterns, testing::Values(1, 2, 3, 4, 5));
@@ -90,7 +98,8 @@ TEST(Mushroom, OdorIsTiedToTheClassWithResidualsShown) {
     for (const Dsu& d : r.kb.dsus) {
       for (const Pattern& p : d.patterns) {
         const std::string text = PatternText(r.encoded, p.avs);
-        if (text.find(odor) != std::string::npos && p.class_association.rfind(klass, 0) == 0) return &p;
+        if (text.find(odor) != std::string::npos && p.class_association.rfind(klass, 0) == 0)
+          return &p;
       }
     }
     return nullptr;

@@ -15,7 +15,8 @@ namespace {
 // e, f (weakly tied to the others).
 Encoded SmallTable() {
   std::string csv = "X,Y,Z\n";
-  const char* rows[] = {"a,c,e", "a,c,f", "a,c,e", "a,c,f", "a,d,e", "b,c,f", "b,d,e", "b,d,f", "b,d,e", "b,d,f"};
+  const char* rows[] = {"a,c,e", "a,c,f", "a,c,e", "a,c,f", "a,d,e",
+                        "b,c,f", "b,d,e", "b,d,f", "b,d,e", "b,d,f"};
   for (const char* r : rows) csv += std::string(r) + "\n";
   return Encode(ReadTable(test::WriteTemp("small.csv", csv)), {});
 }

@@ -1,4 +1,5 @@
-// Reading tables: RFC 4180 edge cases, TSV, ARFF, typing, discretisation, and the errors users cause.
+// Reading tables: RFC 4180 edge cases, TSV, ARFF, typing, discretisation, and the errors users
+// cause.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -34,10 +35,15 @@ TEST(Csv, EdgeCasesReadAsRfc4180Says) {
       {"newline inside quotes", "a,b\n1,\"two\nlines\"\n2,z\n", {"two\nlines", "z"}},
       {"CRLF", "a,b\r\n1,x\r\n2,y\r\n", {"x", "y"}},
       {"CRLF inside quotes kept", "a,b\r\n1,\"p\r\nq\"\r\n", {"p\r\nq"}},
-      {"UTF-8 BOM", "\xEF\xBB\xBF" "a,b\n1,x\n", {"x"}},
+      {"UTF-8 BOM",
+       "\xEF\xBB\xBF"
+       "a,b\n1,x\n",
+       {"x"}},
       {"no final newline", "a,b\n1,x\n2,y", {"x", "y"}},
       {"blank lines skipped", "a,b\n\n1,x\n\n2,y\n\n", {"x", "y"}},
-      {"missing tokens", "a,b\n1,\n2,NA\n3,?\n4,\"NA\"\n", {"<missing>", "<missing>", "<missing>", "NA"}},
+      {"missing tokens",
+       "a,b\n1,\n2,NA\n3,?\n4,\"NA\"\n",
+       {"<missing>", "<missing>", "<missing>", "NA"}},
       {"empty quoted is a value", "a,b\n1,\"\"\n2,x\n", {"", "x"}},
       {"UTF-8 values", "a,b\n1,caf\xC3\xA9\n", {"caf\xC3\xA9"}},
   };
@@ -49,15 +55,17 @@ TEST(Csv, EdgeCasesReadAsRfc4180Says) {
 }
 
 TEST(Csv, TsvAndTypeInference) {
-  const Table t = ReadTable(WriteTemp("t.tsv",
-                                      "id\tage\tcode\tcolour\n"
-                                      "1\t23.5\t1\tred\n2\t31\t2\tblue\n3\t\t1\tred\n4\t45\t3\tgreen\n5\t52\t2\tred\n"
-                                      "6\t61\t1\tblue\n7\t19\t2\tred\n8\t38\t3\tred\n9\t44\t1\tblue\n10\t70\t2\tred\n"
-                                      "11\t29\t1\tred\n12\t33\t3\tblue\n"));
+  const Table t = ReadTable(
+      WriteTemp("t.tsv",
+                "id\tage\tcode\tcolour\n"
+                "1\t23.5\t1\tred\n2\t31\t2\tblue\n3\t\t1\tred\n4\t45\t3\tgreen\n5\t52\t2\tred\n"
+                "6\t61\t1\tblue\n7\t19\t2\tred\n8\t38\t3\tred\n9\t44\t1\tblue\n10\t70\t2\tred\n"
+                "11\t29\t1\tred\n12\t33\t3\tblue\n"));
   EXPECT_EQ(t.rows, 12u);
   EXPECT_EQ(t.columns[t.ColumnIndex("age")].type, ColumnType::kNumeric);  // 11 distinct numbers.
   EXPECT_TRUE(std::isnan(t.columns[t.ColumnIndex("age")].numbers[2]));
-  EXPECT_EQ(t.columns[t.ColumnIndex("code")].type, ColumnType::kCategorical);  // Codes 1/2/3 stay categories.
+  EXPECT_EQ(t.columns[t.ColumnIndex("code")].type,
+            ColumnType::kCategorical);  // Codes 1/2/3 stay categories.
   EXPECT_EQ(t.columns[t.ColumnIndex("colour")].type, ColumnType::kCategorical);
 
   ReadOptions o;
@@ -71,10 +79,11 @@ TEST(Csv, TsvAndTypeInference) {
 }
 
 TEST(Arff, NominalNumericAndMissing) {
-  const Table t = ReadTable(WriteTemp("w.arff",
-                                      "% comment\n@relation weather\n\n@attribute outlook {sunny, overcast}\n"
-                                      "@attribute temp numeric\n@attribute 'play it' {yes,no}\n@data\n"
-                                      "sunny,85,no\n% a comment row\novercast,?,yes\n'sunny', 70 ,yes\n"));
+  const Table t =
+      ReadTable(WriteTemp("w.arff",
+                          "% comment\n@relation weather\n\n@attribute outlook {sunny, overcast}\n"
+                          "@attribute temp numeric\n@attribute 'play it' {yes,no}\n@data\n"
+                          "sunny,85,no\n% a comment row\novercast,?,yes\n'sunny', 70 ,yes\n"));
   EXPECT_EQ(t.rows, 3u);
   EXPECT_EQ(Values(t, "outlook"), (std::vector<std::string>{"sunny", "overcast", "sunny"}));
   EXPECT_EQ(t.columns[1].type, ColumnType::kNumeric);
@@ -85,32 +94,41 @@ TEST(Arff, NominalNumericAndMissing) {
 
 // Expects reading `text` (as `name`) to throw E with every fragment in its message.
 template <class E>
-void ExpectError(const std::string& name, const std::string& text, std::vector<std::string> fragments,
-                 const ReadOptions& o = {}) {
+void ExpectError(const std::string& name, const std::string& text,
+                 std::vector<std::string> fragments, const ReadOptions& o = {}) {
   const std::string path = WriteTemp(name, text);
   try {
     ReadTable(path, o);
     ADD_FAILURE() << name << ": no error";
   } catch (const E& e) {
     fragments.push_back(path);
-    for (const auto& f : fragments) EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
+    for (const auto& f : fragments)
+      EXPECT_NE(std::string(e.what()).find(f), std::string::npos) << e.what();
   }
 }
 
 TEST(Csv, UserErrorsNameTheFileLineAndColumn) {
-  ExpectError<common::FormatError>("ragged.csv", "a,b\n1,x\n2,y,z\n", {"line 3", "3 fields", "header has 2"});
-  ExpectError<common::FormatError>("quote.csv", "a,b\n1,x\n2,\"open\n3,y\n", {"line 3, column 3", "never closed"});
+  ExpectError<common::FormatError>("ragged.csv", "a,b\n1,x\n2,y,z\n",
+                                   {"line 3", "3 fields", "header has 2"});
+  ExpectError<common::FormatError>("quote.csv", "a,b\n1,x\n2,\"open\n3,y\n",
+                                   {"line 3, column 3", "never closed"});
   ExpectError<common::FormatError>("empty.csv", "", {"is empty"});
   ExpectError<common::FormatError>("header-only.csv", "a,b\n", {"no records"});
-  ExpectError<common::FormatError>("dup.csv", "a,b,a\n1,2,3\n", {"line 1", "'a' appears more than once"});
-  ExpectError<common::FormatError>("stray.csv", "a,b\n1,\"x\"y\n", {"line 2", "after a closing quote"});
-  ExpectError<common::FormatError>("notnum.csv", "a,b\n1,x\n", {"line 2", "declared numeric", "'x'"},
+  ExpectError<common::FormatError>("dup.csv", "a,b,a\n1,2,3\n",
+                                   {"line 1", "'a' appears more than once"});
+  ExpectError<common::FormatError>("stray.csv", "a,b\n1,\"x\"y\n",
+                                   {"line 2", "after a closing quote"});
+  ExpectError<common::FormatError>("notnum.csv", "a,b\n1,x\n",
+                                   {"line 2", "declared numeric", "'x'"},
                                    ReadOptions{.numeric = {"b"}});
-  ExpectError<common::InvalidArgument>("cols.csv", "a,b\n1,x\n", {"no column 'zzz'", "columns: a, b"},
+  ExpectError<common::InvalidArgument>("cols.csv", "a,b\n1,x\n",
+                                       {"no column 'zzz'", "columns: a, b"},
                                        ReadOptions{.ignore = {"zzz"}});
-  ExpectError<common::FormatError>("ids.csv", "id,b\nk1,x\nk2,y\nk3,z\n", {"more than 2 distinct", "--ignore id"},
+  ExpectError<common::FormatError>("ids.csv", "id,b\nk1,x\nk2,y\nk3,z\n",
+                                   {"more than 2 distinct", "--ignore id"},
                                    ReadOptions{.max_categories = 2});
-  ExpectError<common::FormatError>("bad.arff", "@relation r\n@attribute a {x,y}\n@data\nx,y\n", {"line 4", "2 values"});
+  ExpectError<common::FormatError>("bad.arff", "@relation r\n@attribute a {x,y}\n@data\nx,y\n",
+                                   {"line 4", "2 values"});
   EXPECT_THROW(ReadTable((test::TempDir() / "does-not-exist.csv").string()), common::IoError);
 }
 
@@ -146,7 +164,8 @@ TEST(Discretize, EqualFrequencyKeepsTiesInOneBinAndCutsAreLabelled) {
   EXPECT_EQ(labels, (std::vector<std::string>{"x=[1,2.5)", "x=[2.5,8)", "x=[8,9]"}));
   EXPECT_THROW(ParseCuts("x=5,2"), common::InvalidArgument);
   EXPECT_THROW(ParseCuts("x=a"), common::InvalidArgument);
-  EXPECT_THROW(Encode(t, {.cuts = ParseCuts("y=1")}), common::InvalidArgument);  // y is not numeric.
+  EXPECT_THROW(Encode(t, {.cuts = ParseCuts("y=1")}),
+               common::InvalidArgument);  // y is not numeric.
 }
 
 }  // namespace

@@ -12,12 +12,14 @@ namespace pdd::test {
 
 inline std::filesystem::path TempDir() {
   static const std::filesystem::path dir = [] {
-    auto path = std::filesystem::temp_directory_path() / ("pdd_tests_" + std::to_string(::getpid()));
+    auto path =
+        std::filesystem::temp_directory_path() / ("pdd_tests_" + std::to_string(::getpid()));
     std::filesystem::create_directories(path);
     std::atexit([] {
       std::error_code ignored;
-      std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("pdd_tests_" + std::to_string(::getpid())),
-                                  ignored);
+      std::filesystem::remove_all(
+          std::filesystem::temp_directory_path() / ("pdd_tests_" + std::to_string(::getpid())),
+          ignored);
     });
     return path;
   }();

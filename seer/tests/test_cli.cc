@@ -112,25 +112,31 @@ TEST(Cli, SparsePrefillAtDensityOneReproducesDense) {
   CliRun run = Seer("init-gates --model " + Gguf() + " --out " + Quote(gates) + " --seed 3");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string text = seer::test::TempPath("emma.txt");
-  std::ofstream(text) << common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 6000);
+  std::ofstream(text)
+      << common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 6000);
   const CliRun dense = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) + " --ctx 256");
-  const CliRun sparse = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) + " --ctx 256 --gates " + Quote(gates) +
-                             " --density 1.0");
+  const CliRun sparse = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) +
+                             " --ctx 256 --gates " + Quote(gates) + " --density 1.0");
   ASSERT_EQ(sparse.exit_code, 0) << sparse.err;
   EXPECT_EQ(LastLine(sparse.out), LastLine(dense.out) + " density=1.0000");
-  const CliRun half = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) + " --ctx 256 --gates " + Quote(gates) +
-                           " --density 0.5");
+  const CliRun half = Seer("ppl --model " + Gguf() + " --text-file " + Quote(text) +
+                           " --ctx 256 --gates " + Quote(gates) + " --density 0.5");
   ASSERT_EQ(half.exit_code, 0) << half.err;
   double ppl = 0, density = 0;
   long tokens = 0;
-  ASSERT_EQ(std::sscanf(LastLine(half.out).c_str(), "ppl=%lf tokens=%ld density=%lf", &ppl, &tokens, &density), 3);
+  ASSERT_EQ(std::sscanf(LastLine(half.out).c_str(), "ppl=%lf tokens=%ld density=%lf", &ppl, &tokens,
+                        &density),
+            3);
   EXPECT_GT(density, 0.3);
   EXPECT_LT(density, 0.7);
   EXPECT_NE(half.err.find("density layer 4:"), std::string::npos) << half.err;
 
-  const auto reference = nlohmann::json::parse(common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
-  const CliRun gen = Seer("generate --model " + Gguf() + " --prompt \"Once upon a time, there was a little girl named Lily\" "
-                          "--steps 256 --temperature 0 --gates " + Quote(gates) + " --density 1");
+  const auto reference = nlohmann::json::parse(
+      common::ReadFile(common::SharedFile("models/stories260K/reference_greedy.json")));
+  const CliRun gen = Seer("generate --model " + Gguf() +
+                          " --prompt \"Once upon a time, there was a little girl named Lily\" "
+                          "--steps 256 --temperature 0 --gates " +
+                          Quote(gates) + " --density 1");
   EXPECT_EQ(gen.exit_code, 0) << gen.err;
   EXPECT_EQ(gen.out, reference["greedy_text"].get<std::string>());
   EXPECT_NE(gen.err.find("prefill density: 1.0000"), std::string::npos) << gen.err;
@@ -139,14 +145,17 @@ TEST(Cli, SparsePrefillAtDensityOneReproducesDense) {
 TEST(Cli, InitGatesWritesThePthLayoutAndBenchMeasuresSparsity) {
   const std::string dir = seer::test::TempPath("pthgates");
   std::filesystem::create_directories(dir);
-  CliRun run = Seer("init-gates --model " + Gguf() + " --out " + Quote(dir + "/attn_gate_weights.pth") + " --pth-dtype bf16");
+  CliRun run = Seer("init-gates --model " + Gguf() + " --out " +
+                    Quote(dir + "/attn_gate_weights.pth") + " --pth-dtype bf16");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/config.json"));
-  run = Seer("ppl --model " + Gguf() + " --text-file " + Quote(dir + "/config.json") + " --ctx 64 --gates " +
-             Quote(dir + "/attn_gate_weights.pth") + " --threshold 0.01");
+  run = Seer("ppl --model " + Gguf() + " --text-file " + Quote(dir + "/config.json") +
+             " --ctx 64 --gates " + Quote(dir + "/attn_gate_weights.pth") + " --threshold 0.01");
   EXPECT_EQ(run.exit_code, 0) << run.err;
 
-  run = Seer("bench attention --heads 4 --kv-heads 2 --head-dim 64 --seq 512 --repeats 1 --density 0.3 --json");
+  run = Seer(
+      "bench attention --heads 4 --kv-heads 2 --head-dim 64 --seq 512 --repeats 1 --density 0.3 "
+      "--json");
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const auto json = nlohmann::json::parse(LastLine(run.out));
   for (const char* key : {"sparse_s", "speedup", "gate_s", "achieved_density"}) {
@@ -196,15 +205,18 @@ TEST(Cli, UserErrorsGiveOneMessageAndANonZeroExit) {
   EXPECT_NE(run.err.find("need --gates"), std::string::npos) << run.err;
 
   const std::string fixture = std::string(SEER_TEST_FIXTURES) + "/torch_bf16/attn_gate_weights.pth";
-  run = Seer("generate --model " + Gguf() + " --prompt hi --gates " + Quote(fixture) + " --density 0.5");
+  run = Seer("generate --model " + Gguf() + " --prompt hi --gates " + Quote(fixture) +
+             " --density 0.5");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("the gates are for a model with 2 layers"), std::string::npos) << run.err;
 
-  run = Seer("generate --model " + Gguf() + " --prompt hi --oracle --baseline window --density 0.5");
+  run =
+      Seer("generate --model " + Gguf() + " --prompt hi --oracle --baseline window --density 0.5");
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("choose one of"), std::string::npos) << run.err;
 
-  run = Seer("init-gates --model " + Gguf() + " --out " + Quote(seer::test::TempPath("no/such/dir/g.pth")));
+  run = Seer("init-gates --model " + Gguf() + " --out " +
+             Quote(seer::test::TempPath("no/such/dir/g.pth")));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("does not exist"), std::string::npos) << run.err;
 

@@ -58,7 +58,8 @@ std::vector<double> NaiveCausalAttention(const Inputs& in, const BlockMask* mask
       if (mask != nullptr) {
         const int row = h * mask->num_blocks() + i / mask->block_size;
         for (int b = mask->row_ptr[row]; b < mask->row_ptr[row + 1]; ++b) {
-          for (int j = mask->col_idx[b] * mask->block_size; j <= i && j < (mask->col_idx[b] + 1) * mask->block_size; ++j) {
+          for (int j = mask->col_idx[b] * mask->block_size;
+               j <= i && j < (mask->col_idx[b] + 1) * mask->block_size; ++j) {
             visible[j] = 1;
           }
         }
@@ -126,10 +127,13 @@ class SparseVsNaive : public testing::TestWithParam<std::tuple<int, int, float, 
 TEST_P(SparseVsNaive, RandomMasksMatchNaiveMaskedAttention) {
   const auto [n, block, density, group] = GetParam();
   const Inputs in(n, 2 * group, 2, 64, static_cast<unsigned>(n + block));
-  BlockScores scores = RandomScores(in.q_heads, n, block, static_cast<std::uint64_t>(n * 7 + block));
-  const BlockMask mask = SelectBlocks(scores, n, block, {.method = SelectionOptions::Method::kTargetDensity, .density = density});
+  BlockScores scores =
+      RandomScores(in.q_heads, n, block, static_cast<std::uint64_t>(n * 7 + block));
+  const BlockMask mask = SelectBlocks(
+      scores, n, block, {.method = SelectionOptions::Method::kTargetDensity, .density = density});
   const int nb = mask.num_blocks();
-  EXPECT_NEAR(mask.Density(), std::max(static_cast<double>(density), 2.0 / (nb + 1)), 0.01);  // Diagonal forced.
+  EXPECT_NEAR(mask.Density(), std::max(static_cast<double>(density), 2.0 / (nb + 1)),
+              0.01);  // Diagonal forced.
   std::vector<float> out(in.q.size(), NAN);
   FlashAttention(in.Problem(out.data()), mask);
   EXPECT_LE(MaxError(out, NaiveCausalAttention(in, &mask)), 1e-5);
@@ -144,11 +148,13 @@ TEST(SparseAttention, EveryCausalBlockListedEqualsDenseExactly) {
   std::vector<float> dense(in.q.size()), sparse(in.q.size());
   FlashAttention(in.Problem(dense.data()), BlockMask::DenseCausal(8, 777, 64));
   BlockScores scores = RandomScores(8, 777, 64, 3);
-  const BlockMask all = SelectBlocks(scores, 777, 64, {.method = SelectionOptions::Method::kDensity, .density = 1.0f});
+  const BlockMask all = SelectBlocks(
+      scores, 777, 64, {.method = SelectionOptions::Method::kDensity, .density = 1.0f});
   ASSERT_EQ(all.col_idx, BlockMask::DenseCausal(8, 777, 64).col_idx);
   FlashAttention(in.Problem(sparse.data()), all);
   double worst = 0;
-  for (std::size_t i = 0; i < dense.size(); ++i) worst = std::max(worst, static_cast<double>(std::fabs(dense[i] - sparse[i])));
+  for (std::size_t i = 0; i < dense.size(); ++i)
+    worst = std::max(worst, static_cast<double>(std::fabs(dense[i] - sparse[i])));
   EXPECT_LE(worst, 1e-6);
 }
 

@@ -50,8 +50,10 @@ void ExpectSameGates(const Gates& a, const Gates& b) {
 
 TEST(GateFile, SafetensorsRoundTripIsBitExact) {
   for (bool q_linear : {false, true}) {
-    GateFile file{RandomGates(SmallConfig(q_linear), 1), SelectionOptions{.method = SelectionOptions::Method::kThreshold,
-                                                                          .threshold = 0.002f, .dense_last_rows = 2}};
+    GateFile file{RandomGates(SmallConfig(q_linear), 1),
+                  SelectionOptions{.method = SelectionOptions::Method::kThreshold,
+                                   .threshold = 0.002f,
+                                   .dense_last_rows = 2}};
     const std::string path = test::TempPath("gates.safetensors");
     WriteGateFile(file, path);
     const GateFile back = ReadGateFile(path);
@@ -87,11 +89,13 @@ TEST(GateFile, PthRoundTripIsBitExactInF32AndBF16) {
 TEST(GateFile, PthKeepsOtherConfigKeys) {
   const std::string dir = test::TempPath("merge");
   std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/config.json") << R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 128256})";
+  std::ofstream(dir + "/config.json")
+      << R"({"architectures": ["LlamaForCausalLM"], "vocab_size": 128256})";
   WriteGateFile({RandomGates(SmallConfig(false), 3), std::nullopt}, dir + "/attn_gate_weights.pth");
   const std::string config = common::ReadFile(dir + "/config.json");
   EXPECT_NE(config.find("128256"), std::string::npos);
-  EXPECT_NE(config.find("\"seerattn_gate_type\": \"Qavg_Kmaxminavg\""), std::string::npos) << config;
+  EXPECT_NE(config.find("\"seerattn_gate_type\": \"Qavg_Kmaxminavg\""), std::string::npos)
+      << config;
 }
 
 TEST(GateFile, ReadsAStateDictWrittenByPyTorchInBF16WithStrides) {
@@ -110,7 +114,8 @@ TEST(GateFile, ReadsAStateDictWrittenByPyTorchInBF16WithStrides) {
     for (int h = 0; h < 4; ++h) {
       for (int r = 0; r < 24; ++r) {
         for (int col = 0; col < 8; ++col) {
-          ASSERT_EQ(w[(h * 24 + r) * 8 + col], FixtureValue(l, h, r, col)) << l << " " << h << " " << r << " " << col;
+          ASSERT_EQ(w[(h * 24 + r) * 8 + col], FixtureValue(l, h, r, col))
+              << l << " " << h << " " << r << " " << col;
         }
       }
     }
@@ -147,7 +152,8 @@ TEST(GateFile, BadFilesGiveClearErrors) {
   // A .pth without config.json beside it.
   const std::string dir = test::TempPath("noconfig");
   std::filesystem::create_directories(dir);
-  std::filesystem::copy_file(kFixtures + "/torch_bf16/attn_gate_weights.pth", dir + "/attn_gate_weights.pth");
+  std::filesystem::copy_file(kFixtures + "/torch_bf16/attn_gate_weights.pth",
+                             dir + "/attn_gate_weights.pth");
   EXPECT_THROW(ReadGateFile(dir + "/attn_gate_weights.pth"), common::IoError);
 
   // Truncated copies of both formats.
@@ -155,7 +161,8 @@ TEST(GateFile, BadFilesGiveClearErrors) {
   const std::string st = test::TempPath("cut.safetensors");
   WriteGateFile(file, st);
   const std::string bytes = common::ReadFile(st);
-  for (std::size_t n : {std::size_t{0}, std::size_t{7}, std::size_t{100}, bytes.size() / 2, bytes.size() - 1}) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{7}, std::size_t{100}, bytes.size() / 2, bytes.size() - 1}) {
     std::ofstream(st, std::ios::binary | std::ios::trunc) << bytes.substr(0, n);
     EXPECT_THROW(ReadGateFile(st), common::FormatError) << n;
   }

@@ -168,7 +168,8 @@ TEST(SparsePrefill, DensityOneReproducesDenseExactly) {
 TEST(SparsePrefill, RandomGatesAtHalfDensityRunAndReportIt) {
   const auto model = Load("gguf");
   const Tokenizer tokenizer(model->vocab);
-  auto tokens = tokenizer.Encode(common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
+  auto tokens = tokenizer.Encode(
+      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
   tokens.resize(1024);
   const Gates gates = RandomGates(GateConfig::ForModel(model->config, 32), 2);
   Transformer dense(*model, 1024), sparse(*model, 1024);
@@ -187,14 +188,18 @@ TEST(SparsePrefill, RandomGatesAtHalfDensityRunAndReportIt) {
 TEST(SparsePrefill, EverySourceRunsAtATargetDensity) {
   const auto model = Load("gguf");
   const Tokenizer tokenizer(model->vocab);
-  auto tokens = tokenizer.Encode(common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
+  auto tokens = tokenizer.Encode(
+      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
   tokens.resize(512);
-  for (auto source : {SparsePrefill::Source::kOracle, SparsePrefill::Source::kMeanPool, SparsePrefill::Source::kWindow}) {
+  for (auto source : {SparsePrefill::Source::kOracle, SparsePrefill::Source::kMeanPool,
+                      SparsePrefill::Source::kWindow}) {
     Transformer t(*model, 512);
-    t.SetSparsePrefill(SparsePrefill{.source = source,
-                                     .selection = {.method = SelectionOptions::Method::kTargetDensity, .density = 0.3f,
-                                                   .keep_first_block = true},
-                                     .block_size = 16});
+    t.SetSparsePrefill(
+        SparsePrefill{.source = source,
+                      .selection = {.method = SelectionOptions::Method::kTargetDensity,
+                                    .density = 0.3f,
+                                    .keep_first_block = true},
+                      .block_size = 16});
     const auto logits = PrefillLogits(t, tokens);
     EXPECT_NEAR(t.density().Overall(), 0.3, 0.01);
     for (float x : logits) ASSERT_TRUE(std::isfinite(x));

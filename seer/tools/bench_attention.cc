@@ -83,23 +83,19 @@ void BenchAttention(const BenchAttentionOptions& o) {
   fmt::print("{:<28} {:>10} {:>10}\n", "kernel", "seconds", "GFLOP/s");
   fmt::print("{:<28} {:>10.4f} {:>10.1f}\n", "sgemm 2048^3 (OpenBLAS)", sgemm_s, sgemm_gflops);
   fmt::print("{:<28} {:>10.4f} {:>10.1f}\n", "dense causal flash", dense_s, dense_gflops);
-  nlohmann::json result = {{"heads", o.heads},
-                           {"kv_heads", o.kv_heads},
-                           {"head_dim", o.head_dim},
-                           {"seq", o.seq},
-                           {"block", o.block},
-                           {"threads", omp_get_max_threads()},
-                           {"dense_s", dense_s},
-                           {"dense_gflops", dense_gflops},
-                           {"sgemm_s", sgemm_s},
-                           {"sgemm_gflops", sgemm_gflops},
+  nlohmann::json result = {{"heads", o.heads},       {"kv_heads", o.kv_heads},
+                           {"head_dim", o.head_dim}, {"seq", o.seq},
+                           {"block", o.block},       {"threads", omp_get_max_threads()},
+                           {"dense_s", dense_s},     {"dense_gflops", dense_gflops},
+                           {"sgemm_s", sgemm_s},     {"sgemm_gflops", sgemm_gflops},
                            {"ratio_to_sgemm", ratio}};
   if (o.density) {
     // A random mask of exactly the requested density over all causal blocks (diagonal included).
     BlockScores random = RandomScores(o.heads, o.seq, o.block, 6);
     const float density = static_cast<float>(*o.density);
-    const BlockMask sparse_mask = SelectBlocks(
-        random, o.seq, o.block, {.method = SelectionOptions::Method::kTargetDensity, .density = density});
+    const BlockMask sparse_mask =
+        SelectBlocks(random, o.seq, o.block,
+                     {.method = SelectionOptions::Method::kTargetDensity, .density = density});
     const double sparse_s = BestSeconds(o.repeats, [&] { FlashAttention(problem, sparse_mask); });
 
     // The gate for the same shape: pooling, linears, RoPE, scores and per-row top-k selection.
@@ -112,15 +108,16 @@ void BenchAttention(const BenchAttentionOptions& o) {
     config.head_dim = o.head_dim;
     const Gates gates = RandomGates(config, 7);
     const double gate_s = BestSeconds(o.repeats, [&] {
-      BlockScores scores = GateForward(config, gates.layers[0], q.data(), problem.q_stride, k.data(),
-                                       problem.kv_stride, o.seq);
-      SelectBlocks(scores, o.seq, o.block, {.method = SelectionOptions::Method::kDensity, .density = density});
+      BlockScores scores = GateForward(config, gates.layers[0], q.data(), problem.q_stride,
+                                       k.data(), problem.kv_stride, o.seq);
+      SelectBlocks(scores, o.seq, o.block,
+                   {.method = SelectionOptions::Method::kDensity, .density = density});
     });
-    fmt::print("{:<28} {:>10.4f}\n", fmt::format("block-sparse, density {:.4f}", sparse_mask.Density()),
-               sparse_s);
+    fmt::print("{:<28} {:>10.4f}\n",
+               fmt::format("block-sparse, density {:.4f}", sparse_mask.Density()), sparse_s);
     fmt::print("{:<28} {:>10.4f}\n", "gate (pool+linear+select)", gate_s);
-    fmt::print("sparse speedup over dense: {:.2f}x; gate / dense time: {:.2f}%\n", dense_s / sparse_s,
-               100.0 * gate_s / dense_s);
+    fmt::print("sparse speedup over dense: {:.2f}x; gate / dense time: {:.2f}%\n",
+               dense_s / sparse_s, 100.0 * gate_s / dense_s);
     result["density"] = *o.density;
     result["achieved_density"] = sparse_mask.Density();
     result["sparse_s"] = sparse_s;

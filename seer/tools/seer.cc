@@ -45,16 +45,21 @@ struct SparseOptions {
   seer::GateFile gate_file;  // Owns the gates the Transformer points to.
 
   void Add(CLI::App* cmd) {
-    cmd->add_option("--gates", gates_path, "Gate file (.safetensors, or .pth with config.json beside it)");
+    cmd->add_option("--gates", gates_path,
+                    "Gate file (.safetensors, or .pth with config.json beside it)");
     cmd->add_flag("--oracle", oracle, "Select blocks by their true attention mass (upper bound)");
     cmd->add_option("--baseline", baseline, "Parameter-free block selection instead of gates")
         ->check(CLI::IsMember({"meanpool", "window"}));
     cmd->add_option("--threshold", threshold, "Keep blocks whose gate probability exceeds T");
     cmd->add_option("--density", density, "Keep the top k = (1 - sqrt(1 - R)) * blocks per row");
-    cmd->add_option("--target-density", target_density, "Keep exactly this fraction of all causal blocks");
-    cmd->add_flag("--keep-first-block", keep_first_block, "Always keep the first key block (attention sink)");
-    cmd->add_option("--dense-last-rows", dense_last_rows, "Keep the last N query-block rows dense")->capture_default_str();
-    cmd->add_option("--block-size", block_size, "Block size for --oracle and --baseline")->capture_default_str();
+    cmd->add_option("--target-density", target_density,
+                    "Keep exactly this fraction of all causal blocks");
+    cmd->add_flag("--keep-first-block", keep_first_block,
+                  "Always keep the first key block (attention sink)");
+    cmd->add_option("--dense-last-rows", dense_last_rows, "Keep the last N query-block rows dense")
+        ->capture_default_str();
+    cmd->add_option("--block-size", block_size, "Block size for --oracle and --baseline")
+        ->capture_default_str();
   }
 
   // Returns the sparse prefill these options ask for, or nullopt for dense.
@@ -63,11 +68,16 @@ struct SparseOptions {
     const int sources = !gates_path.empty() + oracle + !baseline.empty();
     const int rules = threshold.has_value() + density.has_value() + target_density.has_value();
     if (sources == 0) {
-      if (rules > 0) common::Throw<common::InvalidArgument>("--threshold/--density need --gates, --oracle or --baseline");
+      if (rules > 0)
+        common::Throw<common::InvalidArgument>(
+            "--threshold/--density need --gates, --oracle or --baseline");
       return std::nullopt;
     }
-    if (sources > 1) common::Throw<common::InvalidArgument>("choose one of --gates, --oracle and --baseline");
-    if (rules > 1) common::Throw<common::InvalidArgument>("choose one of --threshold, --density and --target-density");
+    if (sources > 1)
+      common::Throw<common::InvalidArgument>("choose one of --gates, --oracle and --baseline");
+    if (rules > 1)
+      common::Throw<common::InvalidArgument>(
+          "choose one of --threshold, --density and --target-density");
     SparsePrefill sparse;
     sparse.block_size = block_size;
     if (!gates_path.empty()) {
@@ -76,20 +86,23 @@ struct SparseOptions {
       sparse.gates = &gate_file.gates;
       if (rules == 0 && gate_file.recommended) sparse.selection = *gate_file.recommended;
     } else {
-      sparse.source = oracle ? SparsePrefill::Source::kOracle
+      sparse.source = oracle                   ? SparsePrefill::Source::kOracle
                       : baseline == "meanpool" ? SparsePrefill::Source::kMeanPool
                                                : SparsePrefill::Source::kWindow;
     }
     if (rules == 0 && !(sparse.source == SparsePrefill::Source::kGate && gate_file.recommended)) {
-      common::Throw<common::InvalidArgument>("give --threshold, --density or --target-density to select blocks");
+      common::Throw<common::InvalidArgument>(
+          "give --threshold, --density or --target-density to select blocks");
     }
     using Method = seer::SelectionOptions::Method;
     if (threshold) sparse.selection = {.method = Method::kThreshold, .threshold = *threshold};
     if (density) sparse.selection = {.method = Method::kDensity, .density = *density};
-    if (target_density) sparse.selection = {.method = Method::kTargetDensity, .density = *target_density};
+    if (target_density)
+      sparse.selection = {.method = Method::kTargetDensity, .density = *target_density};
     sparse.selection.keep_first_block = sparse.selection.keep_first_block || keep_first_block;
     sparse.selection.dense_last_rows = std::max(sparse.selection.dense_last_rows, dense_last_rows);
-    if (sparse.source == SparsePrefill::Source::kGate) sparse.gates->config.CheckMatches(model.config);
+    if (sparse.source == SparsePrefill::Source::kGate)
+      sparse.gates->config.CheckMatches(model.config);
     return sparse;
   }
 };
@@ -167,8 +180,8 @@ void PrintPiece(const std::string& piece) {
   std::fflush(stdout);
 }
 
-void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::string& prompt, int steps,
-                  seer::SamplerOptions sampling) {
+void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::string& prompt,
+                  int steps, seer::SamplerOptions sampling) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   const seer::Tokenizer tokenizer(model->vocab);
   seer::Transformer transformer(*model);
@@ -189,7 +202,8 @@ void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::strin
   }
 }
 
-void PerplexityOfFile(const ModelOptions& m, SparseOptions& sparse, const std::string& text_file, int ctx) {
+void PerplexityOfFile(const ModelOptions& m, SparseOptions& sparse, const std::string& text_file,
+                      int ctx) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   auto sparse_prefill = sparse.Build(*model);
   const seer::Tokenizer tokenizer(model->vocab);
@@ -215,16 +229,16 @@ void PerplexityOfFile(const ModelOptions& m, SparseOptions& sparse, const std::s
   }
 }
 
-void InitGates(const ModelOptions& m, const std::string& out, int block_size, int d_gate, const std::string& type,
-               std::uint64_t seed, const std::string& pth_dtype) {
+void InitGates(const ModelOptions& m, const std::string& out, int block_size, int d_gate,
+               const std::string& type, std::uint64_t seed, const std::string& pth_dtype) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   seer::GateConfig config = seer::GateConfig::ForModel(model->config, block_size);
   if (d_gate > 0) config.d_gate = d_gate;
   config.SetType(type);
   seer::GateFile file{seer::RandomGates(config, seed), std::nullopt};
   seer::WriteGateFile(file, out, pth_dtype == "bf16" ? seer::DType::kBF16 : seer::DType::kF32);
-  fmt::print("wrote {}: {} layers, {}, block {}, d_gate {}\n", out, config.n_layers, config.TypeName(),
-             config.block_size, config.d_gate);
+  fmt::print("wrote {}: {} layers, {}, block {}, d_gate {}\n", out, config.n_layers,
+             config.TypeName(), config.block_size, config.d_gate);
 }
 
 }  // namespace
@@ -273,12 +287,17 @@ int main(int argc, char** argv) {
   std::string gates_out, gate_type = "Qavg_Kmaxminavg", pth_dtype = "f32";
   int gate_block = 64, d_gate = 0;
   std::uint64_t gate_seed = 0;
-  auto* init_gates = app.add_subcommand("init-gates", "Write randomly initialised gates for a model");
+  auto* init_gates =
+      app.add_subcommand("init-gates", "Write randomly initialised gates for a model");
   model_options.Add(init_gates);
-  init_gates->add_option("--out", gates_out, "Output: .safetensors, or .pth (+ config.json beside it)")->required();
-  init_gates->add_option("--block-size", gate_block, "Gate block size (16, 32, 64, 128)")->capture_default_str();
+  init_gates
+      ->add_option("--out", gates_out, "Output: .safetensors, or .pth (+ config.json beside it)")
+      ->required();
+  init_gates->add_option("--block-size", gate_block, "Gate block size (16, 32, 64, 128)")
+      ->capture_default_str();
   init_gates->add_option("--d-gate", d_gate, "Gate hidden size (default: the head dim)");
-  init_gates->add_option("--gate-type", gate_type, "Pooling, e.g. Qavg_Kmaxminavg")->capture_default_str();
+  init_gates->add_option("--gate-type", gate_type, "Pooling, e.g. Qavg_Kmaxminavg")
+      ->capture_default_str();
   init_gates->add_option("--seed", gate_seed, "Random seed")->capture_default_str();
   init_gates->add_option("--pth-dtype", pth_dtype, "Weight dtype in a .pth file")
       ->check(CLI::IsMember({"f32", "bf16"}))
@@ -299,8 +318,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bench_attention->add_option("--repeats", bench_options.repeats, "Timed runs (best is kept)")
       ->capture_default_str();
-  bench_attention->add_option("--density", bench_options.density,
-                              "Also time the block-sparse kernel on a random mask of this density, and the gate")
+  bench_attention
+      ->add_option(
+          "--density", bench_options.density,
+          "Also time the block-sparse kernel on a random mask of this density, and the gate")
       ->check(CLI::Range(0.0, 1.0));
   bench_attention->add_flag("--json", bench_options.json, "End with one JSON line");
 
@@ -314,7 +335,8 @@ int main(int argc, char** argv) {
     if (*tokenize) Tokenize(model_options, text_file, bos);
     if (*generate) GenerateText(model_options, sparse_options, prompt, steps, sampling);
     if (*ppl) PerplexityOfFile(model_options, sparse_options, text_file, ctx);
-    if (*init_gates) InitGates(model_options, gates_out, gate_block, d_gate, gate_type, gate_seed, pth_dtype);
+    if (*init_gates)
+      InitGates(model_options, gates_out, gate_block, d_gate, gate_type, gate_seed, pth_dtype);
     if (*bench_attention) seer::cli::BenchAttention(bench_options);
   } catch (const common::Error& e) {
     std::fflush(stdout);

@@ -20,10 +20,10 @@ namespace pdd {
 enum class Variant { kA, kB };
 
 struct Space {
-  int component = 0;           // Rank by explained variance, from 0.
+  int component = 0;  // Rank by explained variance, from 0.
   double eigenvalue = 0;
-  double variance_share = 0;   // Of the total over all components.
-  int significant_pairs = 0;   // Pairs of different attributes with RSR > tau.
+  double variance_share = 0;  // Of the total over all components.
+  int significant_pairs = 0;  // Pairs of different attributes with RSR > tau.
   bool kept = false;
   Eigen::VectorXd projection;  // Per AV: t_k (A) or u_k (B); its sign makes the groups.
   Eigen::MatrixXd rsr;         // The re-projected residuals; only held for kept spaces.
@@ -32,11 +32,12 @@ struct Space {
 struct Disentanglement {
   Variant variant = Variant::kA;
   double tau = 1.96;
-  std::vector<Space> spaces;                  // Ranked.
+  std::vector<Space> spaces;                   // Ranked.
   std::vector<std::pair<int, int>> uncovered;  // Significant raw pairs no kept space covers.
 };
 
 // Returns RSR_k for component k of `sr` under `variant` (for tests: variant B's sum to SR).
-Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& encoded, Variant variant, double tau);
+Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& encoded, Variant variant,
+                            double tau);
 
 }  // namespace pdd

@@ -31,14 +31,14 @@ class Bitset {
 };
 
 struct DiscretizeOptions {
-  int bins = 3;                                        // Equal-frequency bins.
-  std::map<std::string, std::vector<double>> cuts;     // Per column cut points (override).
+  int bins = 3;                                     // Equal-frequency bins.
+  std::map<std::string, std::vector<double>> cuts;  // Per column cut points (override).
 };
 
 struct AttributeValue {
-  int attribute = 0;   // Index into Encoded::attributes.
-  std::string value;   // "red", or "[30,50)" for a numeric bin.
-  std::string label;   // "colour=red"
+  int attribute = 0;  // Index into Encoded::attributes.
+  std::string value;  // "red", or "[30,50)" for a numeric bin.
+  std::string label;  // "colour=red"
 };
 
 struct Encoded {

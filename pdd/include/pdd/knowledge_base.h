@@ -28,7 +28,7 @@ struct PatternOptions {
   int max_order = 6;
   std::size_t min_count = 5;
   double min_loading = 0.5;
-  bool maximal_only = true;  // Report only patterns not contained in a larger reported one.
+  bool maximal_only = true;     // Report only patterns not contained in a larger reported one.
   std::string class_attribute;  // Empty: no class.
 };
 
@@ -36,7 +36,7 @@ struct Pattern {
   std::vector<int> avs;  // Sorted by AV code.
   std::size_t count = 0;
   double expected = 0;
-  double residual = 0;  // d
+  double residual = 0;            // d
   std::string class_association;  // "class=value (r=12.3)" or empty.
   Bitset records;
 };
@@ -47,7 +47,8 @@ struct Dsu {
   int subgroup = 0;
   std::vector<int> avs;
   std::vector<Pattern> patterns;
-  std::optional<Pattern> union_pattern;  // All the subgroup's AVs, when they are of distinct attributes.
+  std::optional<Pattern>
+      union_pattern;  // All the subgroup's AVs, when they are of distinct attributes.
 };
 
 struct KnowledgeBase {
@@ -56,7 +57,8 @@ struct KnowledgeBase {
 };
 
 // Builds the knowledge base. A pattern already reported in a higher-ranked space is not repeated.
-KnowledgeBase BuildKnowledgeBase(const Encoded& encoded, const Disentanglement& spaces, const PatternOptions& options);
+KnowledgeBase BuildKnowledgeBase(const Encoded& encoded, const Disentanglement& spaces,
+                                 const PatternOptions& options);
 
 // Returns "attr=value & attr=value".
 std::string PatternText(const Encoded& encoded, const std::vector<int>& avs);

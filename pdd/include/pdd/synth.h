@@ -11,9 +11,9 @@ namespace pdd {
 struct PlantedPattern {
   std::string name;
   std::vector<std::pair<std::string, std::string>> avs;  // (attribute, value)
-  double prevalence = 0;      // Target share of records.
-  std::size_t records = 0;    // Records actually given the pattern.
-  std::string class_value;    // The class value tied to it, or empty.
+  double prevalence = 0;                                 // Target share of records.
+  std::size_t records = 0;                               // Records actually given the pattern.
+  std::string class_value;                               // The class value tied to it, or empty.
 };
 
 struct SynthOptions {
@@ -33,9 +33,11 @@ struct SynthTable {
 // patterns of ~6% and ~3%, and two ~8% patterns that share one attribute (with different values);
 // every attribute has 3 to 5 values; other cells are uniform. `row` is called first with the
 // header, then with each record, so that any number of records can be streamed.
-SynthTable Synthesize(const SynthOptions& options, const std::function<void(const std::vector<std::string>&)>& row);
+SynthTable Synthesize(const SynthOptions& options,
+                      const std::function<void(const std::vector<std::string>&)>& row);
 
 // Streams the table to `csv_path` and writes the truth as JSON to `truth_path`, each atomically.
-SynthTable WriteSynth(const SynthOptions& options, const std::string& csv_path, const std::string& truth_path);
+SynthTable WriteSynth(const SynthOptions& options, const std::string& csv_path,
+                      const std::string& truth_path);
 
 }  // namespace pdd

@@ -6,7 +6,8 @@
 
 namespace pdd {
 
-Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& e, Variant variant, double tau) {
+Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& e, Variant variant,
+                            double tau) {
   const Eigen::Index n = sr.rows();
   Disentanglement out;
   out.variant = variant;
@@ -17,7 +18,8 @@ Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& e, Variant
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver;
   if (variant == Variant::kA) {
     centred = sr.rowwise() - sr.colwise().mean();
-    const Eigen::MatrixXd covariance = centred.transpose() * centred / std::max<double>(1.0, static_cast<double>(n - 1));
+    const Eigen::MatrixXd covariance =
+        centred.transpose() * centred / std::max<double>(1.0, static_cast<double>(n - 1));
     solver.compute(covariance);
   } else {
     solver.compute(sr);
@@ -26,11 +28,13 @@ Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& e, Variant
   const Eigen::MatrixXd vectors = solver.eigenvectors();
   // Explained variance: lambda for A (covariance eigenvalues), lambda^2 for B.
   std::vector<double> variance(static_cast<std::size_t>(n));
-  for (Eigen::Index k = 0; k < n; ++k) variance[k] = variant == Variant::kA ? std::max(0.0, values(k)) : values(k) * values(k);
+  for (Eigen::Index k = 0; k < n; ++k)
+    variance[k] = variant == Variant::kA ? std::max(0.0, values(k)) : values(k) * values(k);
   const double total = std::accumulate(variance.begin(), variance.end(), 0.0);
   std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return variance[a] > variance[b]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto a, auto b) { return variance[a] > variance[b]; });
 
   Eigen::MatrixXd covered = Eigen::MatrixXd::Zero(n, n);  // 1 where a kept space has RSR > tau.
   for (std::size_t rank = 0; rank < order.size(); ++rank) {
@@ -51,7 +55,8 @@ Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& e, Variant
     }
     for (Eigen::Index i = 0; i < n; ++i) {
       for (Eigen::Index j = i + 1; j < n; ++j) {
-        if (e.avs[i].attribute != e.avs[j].attribute && std::max(rsr(i, j), rsr(j, i)) > tau) ++s.significant_pairs;
+        if (e.avs[i].attribute != e.avs[j].attribute && std::max(rsr(i, j), rsr(j, i)) > tau)
+          ++s.significant_pairs;
       }
     }
     s.kept = s.significant_pairs > 0;
@@ -67,7 +72,8 @@ Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& e, Variant
   }
   for (Eigen::Index i = 0; i < n; ++i) {
     for (Eigen::Index j = i + 1; j < n; ++j) {
-      if (sr(i, j) > tau && covered(i, j) == 0) out.uncovered.emplace_back(static_cast<int>(i), static_cast<int>(j));
+      if (sr(i, j) > tau && covered(i, j) == 0)
+        out.uncovered.emplace_back(static_cast<int>(i), static_cast<int>(j));
     }
   }
   return out;

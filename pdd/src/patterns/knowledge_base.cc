@@ -22,8 +22,10 @@ struct Miner {
     p.avs = avs;
     p.count = records.Count();
     std::vector<double> probabilities;
-    for (int a : avs) probabilities.push_back(static_cast<double>(e.counts[a]) / static_cast<double>(e.records));
-    std::tie(p.expected, p.residual) = PatternResidual(static_cast<double>(p.count), probabilities, static_cast<double>(e.records));
+    for (int a : avs)
+      probabilities.push_back(static_cast<double>(e.counts[a]) / static_cast<double>(e.records));
+    std::tie(p.expected, p.residual) = PatternResidual(static_cast<double>(p.count), probabilities,
+                                                       static_cast<double>(e.records));
     p.records = std::move(records);
     return p;
   }
@@ -38,8 +40,10 @@ struct Miner {
     for (std::uint32_t mask = 1; mask < (1u << (k - 1)); ++mask) {  // Subsets without the last AV.
       std::vector<int> x, y;
       for (std::size_t i = 0; i < k; ++i) ((mask >> i) & 1 ? x : y).push_back(p.avs[i]);
-      const double nx = static_cast<double>(RecordsOf(x).Count()), ny = static_cast<double>(RecordsOf(y).Count());
-      if (Residual(static_cast<double>(p.count), nx, ny, n, ResidualKind::kAdjusted) <= o.tau) return false;
+      const double nx = static_cast<double>(RecordsOf(x).Count()),
+                   ny = static_cast<double>(RecordsOf(y).Count());
+      if (Residual(static_cast<double>(p.count), nx, ny, n, ResidualKind::kAdjusted) <= o.tau)
+        return false;
     }
     return true;
   }
@@ -51,7 +55,8 @@ struct Miner {
   }
 
   // Level-wise search inside one subgroup; `edge(a, b)` says the pair is significant in the space.
-  std::vector<Pattern> Mine(const std::vector<int>& members, const std::function<bool(int, int)>& edge) const {
+  std::vector<Pattern> Mine(const std::vector<int>& members,
+                            const std::function<bool(int, int)>& edge) const {
     std::vector<Pattern> significant, level;
     for (std::size_t i = 0; i < members.size(); ++i) {
       for (std::size_t j = i + 1; j < members.size(); ++j) {
@@ -71,7 +76,9 @@ struct Miner {
           for (int c : members) {
             if (c <= p.avs.back()) continue;  // Grow in code order: each set is built once.
             bool ok = true;
-            for (int a : p.avs) ok = ok && e.avs[a].attribute != e.avs[c].attribute && edge(std::min(a, c), std::max(a, c));
+            for (int a : p.avs)
+              ok = ok && e.avs[a].attribute != e.avs[c].attribute &&
+                   edge(std::min(a, c), std::max(a, c));
             if (!ok) continue;
             std::vector<int> avs = p.avs;
             avs.push_back(c);
@@ -92,8 +99,8 @@ struct Miner {
       bool contained = false;
       for (std::size_t j = 0; j < significant.size() && !contained; ++j) {
         contained = j != i && significant[j].avs.size() > significant[i].avs.size() &&
-                    std::includes(significant[j].avs.begin(), significant[j].avs.end(), significant[i].avs.begin(),
-                                  significant[i].avs.end());
+                    std::includes(significant[j].avs.begin(), significant[j].avs.end(),
+                                  significant[i].avs.begin(), significant[i].avs.end());
       }
       if (!contained) maximal.push_back(std::move(significant[i]));
     }
@@ -118,8 +125,9 @@ struct Miner {
     int best = -1;
     double best_r = -1e300;
     for (int c : e.avs_of_attribute[class_attribute]) {
-      const double r = Residual(static_cast<double>(records.CountAnd(e.records_of[c])), n, static_cast<double>(e.counts[c]),
-                                static_cast<double>(e.records), ResidualKind::kAdjusted);
+      const double r = Residual(static_cast<double>(records.CountAnd(e.records_of[c])), n,
+                                static_cast<double>(e.counts[c]), static_cast<double>(e.records),
+                                ResidualKind::kAdjusted);
       if (own_class == c || (own_class < 0 && r > best_r)) {
         best = c;
         best_r = r;
@@ -148,15 +156,16 @@ std::string PatternText(const Encoded& e, const std::vector<int>& avs) {
   return text;
 }
 
-KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces, const PatternOptions& o) {
+KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces,
+                                 const PatternOptions& o) {
   int class_attribute = -1;
   if (!o.class_attribute.empty()) {
     for (std::size_t i = 0; i < e.attributes.size(); ++i) {
       if (e.attributes[i] == o.class_attribute) class_attribute = static_cast<int>(i);
     }
     if (class_attribute < 0) {
-      common::Throw<common::InvalidArgument>("class column '{}' has fewer than two values and cannot be used",
-                                             o.class_attribute);
+      common::Throw<common::InvalidArgument>(
+          "class column '{}' has fewer than two values and cannot be used", o.class_attribute);
     }
   }
   const Miner miner{e, o, class_attribute};
@@ -166,7 +175,8 @@ KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces
   for (const Space& s : spaces.spaces) {
     if (!s.kept) continue;
     auto edge = [&](int a, int b) {
-      return e.avs[a].attribute != e.avs[b].attribute && std::max(s.rsr(a, b), s.rsr(b, a)) > spaces.tau;
+      return e.avs[a].attribute != e.avs[b].attribute &&
+             std::max(s.rsr(a, b), s.rsr(b, a)) > spaces.tau;
     };
     std::vector<char> in_pair(static_cast<std::size_t>(n), 0);
     for (int a = 0; a < n; ++a) {
@@ -175,14 +185,18 @@ KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces
       }
     }
     for (int group = 1; group <= 2; ++group) {
-      auto at_this_end = [&](int a) { return group == 1 ? s.projection(a) > 0 : s.projection(a) < 0; };
+      auto at_this_end = [&](int a) {
+        return group == 1 ? s.projection(a) > 0 : s.projection(a) < 0;
+      };
       double strongest = 0;
       for (int a = 0; a < n; ++a) {
-        if (in_pair[a] && at_this_end(a)) strongest = std::max(strongest, std::fabs(s.projection(a)));
+        if (in_pair[a] && at_this_end(a))
+          strongest = std::max(strongest, std::fabs(s.projection(a)));
       }
       std::vector<int> members;
       for (int a = 0; a < n; ++a) {
-        if (in_pair[a] && at_this_end(a) && std::fabs(s.projection(a)) >= o.min_loading * strongest) members.push_back(a);
+        if (in_pair[a] && at_this_end(a) && std::fabs(s.projection(a)) >= o.min_loading * strongest)
+          members.push_back(a);
       }
       // Subgroups: connected components of significant pairs among the members.
       std::vector<int> component(members.size(), -1);
@@ -197,7 +211,8 @@ KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces
           stack.pop_back();
           avs.push_back(members[x]);
           for (std::size_t y = 0; y < members.size(); ++y) {
-            if (component[y] < 0 && edge(std::min(members[x], members[y]), std::max(members[x], members[y]))) {
+            if (component[y] < 0 &&
+                edge(std::min(members[x], members[y]), std::max(members[x], members[y]))) {
               component[y] = component[i];
               stack.push_back(y);
             }
@@ -206,7 +221,8 @@ KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces
         std::sort(avs.begin(), avs.end());
         if (avs.size() >= 2) subgroups.push_back(std::move(avs));
       }
-      std::stable_sort(subgroups.begin(), subgroups.end(), [](auto& a, auto& b) { return a.size() > b.size(); });
+      std::stable_sort(subgroups.begin(), subgroups.end(),
+                       [](auto& a, auto& b) { return a.size() > b.size(); });
       for (std::size_t g = 0; g < subgroups.size(); ++g) {
         Dsu dsu;
         dsu.ds = s.component + 1;
@@ -224,7 +240,8 @@ KnowledgeBase BuildKnowledgeBase(const Encoded& e, const Disentanglement& spaces
           dsu.union_pattern = miner.Evaluate(dsu.avs, miner.RecordsOf(dsu.avs));
           miner.AssociateClass(*dsu.union_pattern);
         }
-        std::sort(dsu.patterns.begin(), dsu.patterns.end(), [](auto& a, auto& b) { return a.residual > b.residual; });
+        std::sort(dsu.patterns.begin(), dsu.patterns.end(),
+                  [](auto& a, auto& b) { return a.residual > b.residual; });
         kb.dsus.push_back(std::move(dsu));
       }
     }

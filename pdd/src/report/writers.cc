@@ -1,9 +1,9 @@
 // The result files of `pdd mine`.
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/error.h"
@@ -37,13 +37,15 @@ std::vector<std::size_t> RecordNumbers(const Bitset& records) {
 }
 
 std::string KnowledgeBaseCsv(const MineResult& r) {
-  std::string csv = "ds,group,subgroup,pattern,order,count,expected,residual,class_association,n_records\n";
+  std::string csv =
+      "ds,group,subgroup,pattern,order,count,expected,residual,class_association,n_records\n";
   for (const Dsu& d : r.kb.dsus) {
     for (const Pattern& p : d.patterns) {
-      csv += std::to_string(d.ds) + "," + std::to_string(d.group) + "," + std::to_string(d.subgroup) + "," +
-             CsvField(PatternText(r.encoded, p.avs)) + "," + std::to_string(p.avs.size()) + "," + std::to_string(p.count) +
-             "," + Number(p.expected) + "," + Number(p.residual) + "," + CsvField(p.class_association) + "," +
-             std::to_string(p.count) + "\n";
+      csv += std::to_string(d.ds) + "," + std::to_string(d.group) + "," +
+             std::to_string(d.subgroup) + "," + CsvField(PatternText(r.encoded, p.avs)) + "," +
+             std::to_string(p.avs.size()) + "," + std::to_string(p.count) + "," +
+             Number(p.expected) + "," + Number(p.residual) + "," + CsvField(p.class_association) +
+             "," + std::to_string(p.count) + "\n";
     }
   }
   return csv;
@@ -66,7 +68,11 @@ std::string KnowledgeBaseJson(const MineResult& r) {
     for (int a : d.avs) avs.push_back(r.encoded.avs[a].label);
     nlohmann::json patterns = nlohmann::json::array();
     for (const Pattern& p : d.patterns) patterns.push_back(PatternJson(r, p));
-    nlohmann::json entry = {{"ds", d.ds}, {"group", d.group}, {"subgroup", d.subgroup}, {"avs", avs}, {"patterns", patterns}};
+    nlohmann::json entry = {{"ds", d.ds},
+                            {"group", d.group},
+                            {"subgroup", d.subgroup},
+                            {"avs", avs},
+                            {"patterns", patterns}};
     entry["union_pattern"] = d.union_pattern ? PatternJson(r, *d.union_pattern) : nlohmann::json();
     dsus.push_back(entry);
   }
@@ -94,8 +100,9 @@ std::string SrMatrixCsv(const MineResult& r) {
 std::string SpacesCsv(const MineResult& r) {
   std::string csv = "ds,eigenvalue,variance_share,significant_pairs,kept\n";
   for (const Space& s : r.spaces.spaces) {
-    csv += std::to_string(s.component + 1) + "," + Number(s.eigenvalue) + "," + Number(s.variance_share) + "," +
-           std::to_string(s.significant_pairs) + "," + (s.kept ? "yes" : "no") + "\n";
+    csv += std::to_string(s.component + 1) + "," + Number(s.eigenvalue) + "," +
+           Number(s.variance_share) + "," + std::to_string(s.significant_pairs) + "," +
+           (s.kept ? "yes" : "no") + "\n";
   }
   return csv;
 }
@@ -108,19 +115,23 @@ std::string Summary(const MineResult& r, const MineOptions& o) {
     << "records: " << r.encoded.records << ", attributes: " << r.encoded.attributes.size()
     << ", attribute values: " << r.encoded.avs.size() << "\n"
     << "class: " << (o.class_column.empty() ? "(none)" : o.class_column) << "\n"
-    << "residual: " << (o.residual == ResidualKind::kAdjusted ? "adjusted (Haberman)" : "standardized")
+    << "residual: "
+    << (o.residual == ResidualKind::kAdjusted ? "adjusted (Haberman)" : "standardized")
     << ", variant " << (o.variant == Variant::kA ? "A" : "B") << ", tau " << Number(r.tau)
     << (o.bonferroni ? " (Bonferroni)" : "") << ", bins " << o.discretize.bins << ", max order "
     << o.patterns.max_order << "\n"
     << "spaces kept: " << kept << " of " << r.spaces.spaces.size() << "\n"
     << "DSUs: " << r.kb.dsus.size() << ", patterns: " << r.kb.PatternCount() << "\n";
-  s << "seconds: read " << Number(r.seconds.read) << ", encode " << Number(r.seconds.encode) << ", count pairs "
-    << Number(r.seconds.count) << ", residuals " << Number(r.seconds.residuals) << ", disentangle "
-    << Number(r.seconds.disentangle) << ", patterns " << Number(r.seconds.patterns) << "\n";
+  s << "seconds: read " << Number(r.seconds.read) << ", encode " << Number(r.seconds.encode)
+    << ", count pairs " << Number(r.seconds.count) << ", residuals " << Number(r.seconds.residuals)
+    << ", disentangle " << Number(r.seconds.disentangle) << ", patterns "
+    << Number(r.seconds.patterns) << "\n";
   for (const auto& w : r.warnings) s << "warning: " << w << "\n";
-  s << "significant AV pairs (SR > tau) that no kept space covers: " << r.spaces.uncovered.size() << "\n";
+  s << "significant AV pairs (SR > tau) that no kept space covers: " << r.spaces.uncovered.size()
+    << "\n";
   for (const auto& [a, b] : r.spaces.uncovered) {
-    s << "  " << r.encoded.avs[a].label << " & " << r.encoded.avs[b].label << "  SR=" << Number(r.sr(a, b)) << "\n";
+    s << "  " << r.encoded.avs[a].label << " & " << r.encoded.avs[b].label
+      << "  SR=" << Number(r.sr(a, b)) << "\n";
   }
   return s.str();
 }
@@ -144,14 +155,16 @@ void WriteResults(const MineResult& r, const MineOptions& o, const std::string& 
   }
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   if (!fs::is_directory(parent)) {
-    common::Throw<common::IoError>("cannot write '{}': folder '{}' does not exist", out_dir, parent.string());
+    common::Throw<common::IoError>("cannot write '{}': folder '{}' does not exist", out_dir,
+                                   parent.string());
   }
   const fs::path temp = target.string() + ".tmp" + std::to_string(::getpid());
   const fs::path old = target.string() + ".old" + std::to_string(::getpid());
   std::error_code ignored;
   try {
     fs::remove_all(temp, ignored);
-    if (!fs::create_directory(temp)) common::Throw<common::IoError>("cannot create folder '{}'", temp.string());
+    if (!fs::create_directory(temp))
+      common::Throw<common::IoError>("cannot create folder '{}'", temp.string());
     Write(temp / "knowledge_base.csv", KnowledgeBaseCsv(r));
     Write(temp / "knowledge_base.json", KnowledgeBaseJson(r));
     Write(temp / "sr_matrix.csv", SrMatrixCsv(r));

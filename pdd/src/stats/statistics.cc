@@ -29,7 +29,8 @@ std::vector<std::vector<int>> RecordAvs(const Encoded& e) {
     const auto& words = e.records_of[a].words();
     for (std::size_t w = 0; w < words.size(); ++w) {
       for (std::uint64_t bits = words[w]; bits != 0; bits &= bits - 1) {
-        out[w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))].push_back(static_cast<int>(a));
+        out[w * 64 + static_cast<std::size_t>(__builtin_ctzll(bits))].push_back(
+            static_cast<int>(a));
       }
     }
   }
@@ -64,8 +65,9 @@ Eigen::MatrixXd ResidualMatrix(const Encoded& e, const PairCounts& counts, Resid
   for (int a = 0; a < n; ++a) {
     for (int b = a + 1; b < n; ++b) {
       if (e.avs[a].attribute == e.avs[b].attribute) continue;
-      const double r = Residual(static_cast<double>(counts.At(a, b)), static_cast<double>(e.counts[a]),
-                                static_cast<double>(e.counts[b]), records, kind);
+      const double r =
+          Residual(static_cast<double>(counts.At(a, b)), static_cast<double>(e.counts[a]),
+                   static_cast<double>(e.counts[b]), records, kind);
       sr(a, b) = sr(b, a) = r;
     }
   }

@@ -41,7 +41,8 @@ std::size_t Bitset::CountAnd(const Bitset& other) const {
   std::size_t n = 0;
   const std::uint64_t* a = words_.data();
   const std::uint64_t* b = other.words_.data();
-  for (std::size_t i = 0; i < words_.size(); ++i) n += static_cast<std::size_t>(std::popcount(a[i] & b[i]));
+  for (std::size_t i = 0; i < words_.size(); ++i)
+    n += static_cast<std::size_t>(std::popcount(a[i] & b[i]));
   return n;
 }
 
@@ -53,7 +54,8 @@ Bitset Bitset::And(const Bitset& other) const {
 
 int Encoded::Find(const std::string& attribute, const std::string& value) const {
   for (std::size_t i = 0; i < avs.size(); ++i) {
-    if (attributes[avs[i].attribute] == attribute && avs[i].value == value) return static_cast<int>(i);
+    if (attributes[avs[i].attribute] == attribute && avs[i].value == value)
+      return static_cast<int>(i);
   }
   return -1;
 }
@@ -66,7 +68,8 @@ std::map<std::string, std::vector<double>> ParseCuts(const std::string& text) {
     if (item.empty()) continue;
     const auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) {
-      common::Throw<common::InvalidArgument>("--cuts '{}': expected COLUMN=CUT,CUT,... (columns separated by ';')", item);
+      common::Throw<common::InvalidArgument>(
+          "--cuts '{}': expected COLUMN=CUT,CUT,... (columns separated by ';')", item);
     }
     std::vector<double> cuts;
     std::stringstream values(item.substr(eq + 1));
@@ -90,11 +93,13 @@ std::map<std::string, std::vector<double>> ParseCuts(const std::string& text) {
 }
 
 Encoded Encode(const Table& table, const DiscretizeOptions& options) {
-  if (options.bins < 2) common::Throw<common::InvalidArgument>("--bins must be at least 2, got {}", options.bins);
+  if (options.bins < 2)
+    common::Throw<common::InvalidArgument>("--bins must be at least 2, got {}", options.bins);
   for (const auto& [name, cuts] : options.cuts) {
     const int index = table.ColumnIndex(name);
     if (table.columns[index].type != ColumnType::kNumeric) {
-      common::Throw<common::InvalidArgument>("--cuts names column '{}', which is not numeric", name);
+      common::Throw<common::InvalidArgument>("--cuts names column '{}', which is not numeric",
+                                             name);
     }
   }
   Encoded e;
@@ -113,18 +118,23 @@ Encoded Encode(const Table& table, const DiscretizeOptions& options) {
       }
       if (present.empty()) continue;
       auto it = options.cuts.find(col.name);
-      const std::vector<double> cuts = it != options.cuts.end() ? it->second : EqualFrequencyCuts(present, options.bins);
+      const std::vector<double> cuts =
+          it != options.cuts.end() ? it->second : EqualFrequencyCuts(present, options.bins);
       const auto [lo, hi] = std::minmax_element(present.begin(), present.end());
       for (std::size_t b = 0; b <= cuts.size(); ++b) {
-        const std::string left = b == 0 ? FormatNumber(std::min(*lo, cuts.empty() ? *lo : cuts[0])) : FormatNumber(cuts[b - 1]);
-        const std::string right = b == cuts.size() ? FormatNumber(std::max(*hi, cuts.empty() ? *hi : cuts.back())) + "]"
-                                                   : FormatNumber(cuts[b]) + ")";
+        const std::string left = b == 0 ? FormatNumber(std::min(*lo, cuts.empty() ? *lo : cuts[0]))
+                                        : FormatNumber(cuts[b - 1]);
+        const std::string right =
+            b == cuts.size() ? FormatNumber(std::max(*hi, cuts.empty() ? *hi : cuts.back())) + "]"
+                             : FormatNumber(cuts[b]) + ")";
         labels.push_back("[" + left + "," + right);
       }
       codes.reserve(col.numbers.size());
       for (double v : col.numbers) {
-        codes.push_back(std::isnan(v) ? kMissing
-                                      : static_cast<std::uint32_t>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin()));
+        codes.push_back(std::isnan(v)
+                            ? kMissing
+                            : static_cast<std::uint32_t>(
+                                  std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin()));
       }
     }
     // Only values that occur become AVs; a column with fewer than two is skipped.
@@ -132,7 +142,8 @@ Encoded Encode(const Table& table, const DiscretizeOptions& options) {
     for (auto c : codes) {
       if (c != kMissing) ++occurrences[c];
     }
-    const auto used = std::count_if(occurrences.begin(), occurrences.end(), [](std::size_t n) { return n > 0; });
+    const auto used =
+        std::count_if(occurrences.begin(), occurrences.end(), [](std::size_t n) { return n > 0; });
     if (used < 2) continue;
     const int attribute = static_cast<int>(e.attributes.size());
     e.attributes.push_back(col.name);

@@ -1,8 +1,7 @@
 #include "pdd/synth.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "common/atomic_file.h"
@@ -10,9 +9,12 @@
 
 namespace pdd {
 
-SynthTable Synthesize(const SynthOptions& o, const std::function<void(const std::vector<std::string>&)>& emit) {
-  if (o.rows < 100) common::Throw<common::InvalidArgument>("--rows must be at least 100, got {}", o.rows);
-  if (o.noise_attributes < 0) common::Throw<common::InvalidArgument>("--noise must not be negative");
+SynthTable Synthesize(const SynthOptions& o,
+                      const std::function<void(const std::vector<std::string>&)>& emit) {
+  if (o.rows < 100)
+    common::Throw<common::InvalidArgument>("--rows must be at least 100, got {}", o.rows);
+  if (o.noise_attributes < 0)
+    common::Throw<common::InvalidArgument>("--noise must not be negative");
   std::mt19937_64 rng(o.seed);
   SynthTable t;
   t.class_column = "outcome";
@@ -38,7 +40,8 @@ SynthTable Synthesize(const SynthOptions& o, const std::function<void(const std:
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (std::size_t r = 0; r < o.rows; ++r) {
     std::vector<std::string> row;
-    for (int c : cardinality) row.push_back(fmt::format("v{}", 1 + static_cast<int>(unit(rng) * c) % c));
+    for (int c : cardinality)
+      row.push_back(fmt::format("v{}", 1 + static_cast<int>(unit(rng) * c) % c));
     // Patterns are planted independently of each other, except that the two sharing attribute
     // A12 exclude each other; a record may carry several.
     bool frequent = false, overlap_a = false;
@@ -52,7 +55,8 @@ SynthTable Synthesize(const SynthOptions& o, const std::function<void(const std:
         row[static_cast<std::size_t>(std::stoi(attribute.substr(1)) - 1)] = value;
       }
     }
-    // The class: "yes" for 90% of the frequent pattern's records, 3.5% of the others (~12% overall).
+    // The class: "yes" for 90% of the frequent pattern's records, 3.5% of the others (~12%
+    // overall).
     row.push_back(unit(rng) < (frequent ? 0.9 : 0.035) ? "yes" : "no");
     emit(row);
     ++t.rows;
@@ -60,7 +64,8 @@ SynthTable Synthesize(const SynthOptions& o, const std::function<void(const std:
   return t;
 }
 
-SynthTable WriteSynth(const SynthOptions& o, const std::string& csv_path, const std::string& truth_path) {
+SynthTable WriteSynth(const SynthOptions& o, const std::string& csv_path,
+                      const std::string& truth_path) {
   SynthTable t;
   common::WriteAtomically(csv_path, [&](const std::string& temp) {
     std::ofstream out(temp, std::ios::binary);
@@ -78,16 +83,19 @@ SynthTable WriteSynth(const SynthOptions& o, const std::string& csv_path, const 
     out.close();
     if (!out) common::Throw<common::IoError>("cannot write '{}' (disk full?)", temp);
   });
-  nlohmann::json truth = {{"rows", t.rows}, {"class_column", t.class_column}, {"patterns", nlohmann::json::array()}};
+  nlohmann::json truth = {
+      {"rows", t.rows}, {"class_column", t.class_column}, {"patterns", nlohmann::json::array()}};
   for (const auto& p : t.truth) {
     nlohmann::json avs = nlohmann::json::array();
-    for (const auto& [attribute, value] : p.avs) avs.push_back({{"attribute", attribute}, {"value", value}});
-    truth["patterns"].push_back({{"name", p.name},
-                                 {"avs", avs},
-                                 {"target_prevalence", p.prevalence},
-                                 {"records", p.records},
-                                 {"prevalence", static_cast<double>(p.records) / static_cast<double>(t.rows)},
-                                 {"class_value", p.class_value}});
+    for (const auto& [attribute, value] : p.avs)
+      avs.push_back({{"attribute", attribute}, {"value", value}});
+    truth["patterns"].push_back(
+        {{"name", p.name},
+         {"avs", avs},
+         {"target_prevalence", p.prevalence},
+         {"records", p.records},
+         {"prevalence", static_cast<double>(p.records) / static_cast<double>(t.rows)},
+         {"class_value", p.class_value}});
   }
   common::WriteFileAtomically(truth_path, truth.dump(2) + "\n");
   return t;

@@ -32,7 +32,8 @@ bool ParseNumber(std::string_view text, double& out) {
 // Accumulates one column's cells as codes and numbers while the file streams by.
 class ColumnBuilder {
  public:
-  ColumnBuilder(std::string name, bool force_categorical, bool force_numeric, std::size_t max_categories)
+  ColumnBuilder(std::string name, bool force_categorical, bool force_numeric,
+                std::size_t max_categories)
       : name_(std::move(name)),
         force_categorical_(force_categorical),
         force_numeric_(force_numeric),
@@ -50,7 +51,8 @@ class ColumnBuilder {
       if (ParseNumber(cell, v)) {
         numbers_.push_back(v);
       } else if (force_numeric_) {
-        Throw<FormatError>("{}: column '{}' is declared numeric but holds '{}'", where, name_, cell);
+        Throw<FormatError>("{}: column '{}' is declared numeric but holds '{}'", where, name_,
+                           cell);
       } else {
         numeric_possible_ = false;
         std::vector<double>().swap(numbers_);
@@ -58,8 +60,10 @@ class ColumnBuilder {
     }
     if (!keep_codes_) {
       if (!numeric_possible_) {
-        Throw<FormatError>("{}: column '{}' has more than {} distinct values and is not numeric; drop it with --ignore {}",
-                           where, name_, max_categories_, name_);
+        Throw<FormatError>(
+            "{}: column '{}' has more than {} distinct values and is not numeric; drop it with "
+            "--ignore {}",
+            where, name_, max_categories_, name_);
       }
       return;
     }
@@ -67,9 +71,11 @@ class ColumnBuilder {
     if (it == dictionary_.end()) {
       if (values_.size() >= max_categories_ && !force_categorical_) {
         if (!numeric_possible_) {
-          Throw<FormatError>("{}: column '{}' has more than {} distinct values; if it is an identifier drop it with "
-                             "--ignore {}",
-                             where, name_, max_categories_, name_);
+          Throw<FormatError>(
+              "{}: column '{}' has more than {} distinct values; if it is an identifier drop it "
+              "with "
+              "--ignore {}",
+              where, name_, max_categories_, name_);
         }
         keep_codes_ = false;  // Many distinct numbers: it is a numeric column.
         std::vector<std::uint32_t>().swap(codes_);
@@ -115,7 +121,8 @@ class ColumnBuilder {
 // newlines inside quotes, CRLF), skipping a UTF-8 BOM and blank lines.
 class DelimitedReader {
  public:
-  DelimitedReader(const std::string& path, char separator) : path_(path), in_(path, std::ios::binary), sep_(separator) {
+  DelimitedReader(const std::string& path, char separator)
+      : path_(path), in_(path, std::ios::binary), sep_(separator) {
     if (!in_) Throw<common::IoError>("cannot open '{}': {}", path, std::strerror(errno));
     buffer_.resize(1 << 20);
   }
@@ -133,7 +140,8 @@ class DelimitedReader {
         first_ = false;
         if (c == 0xEF && Peek() == 0xBB) {  // UTF-8 BOM.
           Get();
-          if (Get() != 0xBF) Throw<FormatError>("'{}': line 1 starts with a broken UTF-8 byte order mark", path_);
+          if (Get() != 0xBF)
+            Throw<FormatError>("'{}': line 1 starts with a broken UTF-8 byte order mark", path_);
           c = Get();
           if (c == EOF) return false;
         }
@@ -182,8 +190,9 @@ class DelimitedReader {
     while (true) {
       if (in_quotes) {
         if (c == EOF) {
-          Throw<FormatError>("'{}': line {}, column {}: the quoted field that starts here is never closed", path_,
-                             quote_line, quote_column);
+          Throw<FormatError>(
+              "'{}': line {}, column {}: the quoted field that starts here is never closed", path_,
+              quote_line, quote_column);
         }
         if (c == '"') {
           if (Peek() == '"') {
@@ -214,9 +223,11 @@ class DelimitedReader {
         // CRLF: the \n ends the record next.
       } else {
         if (was_quoted) {
-          Throw<FormatError>("'{}': line {}, column {}: text after a closing quote (a quote inside a field must be "
-                             "doubled)",
-                             path_, line_, char_column);
+          Throw<FormatError>(
+              "'{}': line {}, column {}: text after a closing quote (a quote inside a field must "
+              "be "
+              "doubled)",
+              path_, line_, char_column);
         }
         record_.push_back(static_cast<char>(c));
       }
@@ -242,7 +253,8 @@ class DelimitedReader {
 
 std::string Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -261,12 +273,15 @@ struct Layout {
   std::vector<ColumnBuilder> builders;
 };
 
-Layout MakeLayout(const std::string& path, const std::vector<std::string>& header, const ReadOptions& o) {
+Layout MakeLayout(const std::string& path, const std::vector<std::string>& header,
+                  const ReadOptions& o) {
   std::set<std::string> seen;
   for (std::size_t i = 0; i < header.size(); ++i) {
-    if (header[i].empty()) Throw<FormatError>("'{}': line 1: column {} has an empty name", path, i + 1);
+    if (header[i].empty())
+      Throw<FormatError>("'{}': line 1: column {} has an empty name", path, i + 1);
     if (!seen.insert(header[i]).second) {
-      Throw<FormatError>("'{}': line 1: the column name '{}' appears more than once (column {})", path, header[i], i + 1);
+      Throw<FormatError>("'{}': line 1: the column name '{}' appears more than once (column {})",
+                         path, header[i], i + 1);
     }
   }
   for (const auto* set : {&o.categorical, &o.numeric, &o.ignore}) {
@@ -285,7 +300,8 @@ Layout MakeLayout(const std::string& path, const std::vector<std::string>& heade
       continue;
     }
     layout.builder_of_field.push_back(static_cast<int>(layout.builders.size()));
-    layout.builders.emplace_back(name, o.categorical.count(name) > 0, o.numeric.count(name) > 0, o.max_categories);
+    layout.builders.emplace_back(name, o.categorical.count(name) > 0, o.numeric.count(name) > 0,
+                                 o.max_categories);
   }
   return layout;
 }
@@ -302,15 +318,16 @@ Table Finish(const std::string& path, Layout& layout, std::size_t rows, const Re
 Table ReadDelimited(const std::string& path, char separator, const ReadOptions& o) {
   DelimitedReader reader(path, separator);
   std::vector<std::string_view> fields;
-  if (!reader.Next(fields)) Throw<FormatError>("'{}' is empty: expected a header line with column names", path);
+  if (!reader.Next(fields))
+    Throw<FormatError>("'{}' is empty: expected a header line with column names", path);
   std::vector<std::string> header;
   for (auto f : fields) header.push_back(Trim(f));
   Layout layout = MakeLayout(path, header, o);
   std::size_t rows = 0;
   while (reader.Next(fields)) {
     if (fields.size() != header.size()) {
-      Throw<FormatError>("'{}': line {}: the row has {} fields but the header has {}", path, reader.line(),
-                         fields.size(), header.size());
+      Throw<FormatError>("'{}': line {}: the row has {} fields but the header has {}", path,
+                         reader.line(), fields.size(), header.size());
     }
     const std::string where = "'" + path + "': line " + std::to_string(reader.line());
     for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -325,7 +342,8 @@ Table ReadDelimited(const std::string& path, char separator, const ReadOptions& 
 }
 
 // Splits an ARFF data line at commas outside ' or " quotes and unquotes each value.
-std::vector<std::pair<std::string, bool>> SplitArffRow(const std::string& line, const std::string& where) {
+std::vector<std::pair<std::string, bool>> SplitArffRow(const std::string& line,
+                                                       const std::string& where) {
   std::vector<std::pair<std::string, bool>> out;
   std::string cur;
   char quote = 0;
@@ -333,9 +351,12 @@ std::vector<std::pair<std::string, bool>> SplitArffRow(const std::string& line, 
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (quote) {
-      if (c == '\\' && i + 1 < line.size()) cur.push_back(line[++i]);
-      else if (c == quote) quote = 0;
-      else cur.push_back(c);
+      if (c == '\\' && i + 1 < line.size())
+        cur.push_back(line[++i]);
+      else if (c == quote)
+        quote = 0;
+      else
+        cur.push_back(c);
     } else if ((c == '\'' || c == '"') && Trim(cur).empty()) {
       quote = c;
       was_quoted = true;
@@ -371,18 +392,21 @@ Table ReadArff(const std::string& path, ReadOptions o) {
       break;
     }
     if (lower.rfind("@attribute", 0) != 0) {
-      Throw<FormatError>("'{}': line {}: expected @relation, @attribute or @data, found '{}'", path, line_no, t);
+      Throw<FormatError>("'{}': line {}: expected @relation, @attribute or @data, found '{}'", path,
+                         line_no, t);
     }
     std::string rest = Trim(t.substr(10));
     std::string name;
     if (!rest.empty() && (rest[0] == '\'' || rest[0] == '"')) {
       const auto close = rest.find(rest[0], 1);
-      if (close == std::string::npos) Throw<FormatError>("'{}': line {}: unterminated attribute name", path, line_no);
+      if (close == std::string::npos)
+        Throw<FormatError>("'{}': line {}: unterminated attribute name", path, line_no);
       name = rest.substr(1, close - 1);
       rest = Trim(rest.substr(close + 1));
     } else {
       const auto space = rest.find_first_of(" \t");
-      if (space == std::string::npos) Throw<FormatError>("'{}': line {}: @attribute without a type", path, line_no);
+      if (space == std::string::npos)
+        Throw<FormatError>("'{}': line {}: @attribute without a type", path, line_no);
       name = rest.substr(0, space);
       rest = Trim(rest.substr(space));
     }
@@ -392,9 +416,10 @@ Table ReadArff(const std::string& path, ReadOptions o) {
     } else if (!rest.empty() && rest[0] == '{') {
       if (!o.numeric.count(name)) o.categorical.insert(name);
     } else if (type != "string") {
-      Throw<FormatError>("'{}': line {}: attribute '{}' has type '{}' (numeric, nominal {{...}} and string are "
-                         "supported)",
-                         path, line_no, name, rest);
+      Throw<FormatError>(
+          "'{}': line {}: attribute '{}' has type '{}' (numeric, nominal {{...}} and string are "
+          "supported)",
+          path, line_no, name, rest);
     }
     names.push_back(name);
   }
@@ -410,12 +435,14 @@ Table ReadArff(const std::string& path, ReadOptions o) {
     if (t[0] == '{') Throw<FormatError>("{}: sparse ARFF rows are not supported", where);
     const auto fields = SplitArffRow(t, where);
     if (fields.size() != names.size()) {
-      Throw<FormatError>("{}: the row has {} values but {} attributes are declared", where, fields.size(), names.size());
+      Throw<FormatError>("{}: the row has {} values but {} attributes are declared", where,
+                         fields.size(), names.size());
     }
     for (std::size_t i = 0; i < fields.size(); ++i) {
       const int b = layout.builder_of_field[i];
       if (b < 0) continue;
-      const bool missing = !fields[i].second && (fields[i].first == "?" || o.missing.count(fields[i].first) > 0);
+      const bool missing =
+          !fields[i].second && (fields[i].first == "?" || o.missing.count(fields[i].first) > 0);
       layout.builders[b].Add(fields[i].first, missing, where);
     }
     ++rows;
@@ -437,19 +464,22 @@ int Table::ColumnIndex(const std::string& name) const {
 Table ReadTable(const std::string& path, const ReadOptions& options) {
   ReadOptions::Format format = options.format;
   if (format == ReadOptions::Format::kAuto) {
-    format = EndsWith(path, ".arff")                             ? ReadOptions::Format::kArff
+    format = EndsWith(path, ".arff")                              ? ReadOptions::Format::kArff
              : (EndsWith(path, ".tsv") || EndsWith(path, ".tab")) ? ReadOptions::Format::kTsv
                                                                   : ReadOptions::Format::kCsv;
   }
-  Table t = format == ReadOptions::Format::kArff ? ReadArff(path, options)
-                                                 : ReadDelimited(path, format == ReadOptions::Format::kTsv ? '\t' : ',', options);
+  Table t = format == ReadOptions::Format::kArff
+                ? ReadArff(path, options)
+                : ReadDelimited(path, format == ReadOptions::Format::kTsv ? '\t' : ',', options);
   for (const Column& c : t.columns) {
     if (c.type == ColumnType::kCategorical && c.values.size() <= 1) {
-      t.warnings.push_back(c.values.empty()
-                               ? fmt::format("column '{}' has no values; it is skipped", c.name)
-                               : fmt::format("column '{}' has one value only ('{}'); it carries no association and is "
-                                             "skipped",
-                                             c.name, c.values[0]));
+      t.warnings.push_back(
+          c.values.empty()
+              ? fmt::format("column '{}' has no values; it is skipped", c.name)
+              : fmt::format(
+                    "column '{}' has one value only ('{}'); it carries no association and is "
+                    "skipped",
+                    c.name, c.values[0]));
     }
   }
   return t;

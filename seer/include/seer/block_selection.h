@@ -25,11 +25,13 @@ struct SelectionOptions {
 
 // Selects blocks from `scores` (the diagonal block is always kept). `scores` is turned into
 // probabilities in place when the method needs them.
-BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size, const SelectionOptions& options);
+BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size,
+                       const SelectionOptions& options);
 
 // Baseline: mean-pooled Q . mean-pooled K / sqrt(D) (MoBA-like), on the post-RoPE Q and K.
-BlockScores MeanPoolScores(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride,
-                           int num_tokens, int q_heads, int kv_heads, int head_dim, int block_size);
+BlockScores MeanPoolScores(const float* q, std::size_t q_stride, const float* k,
+                           std::size_t k_stride, int num_tokens, int q_heads, int kv_heads,
+                           int head_dim, int block_size);
 
 // Baseline: recency (StreamingLLM-like). Scores rank nearer key blocks higher; use it with
 // keep_first_block for a local window plus the sink.

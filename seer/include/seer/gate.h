@@ -79,7 +79,9 @@ struct BlockScores {
   std::vector<float> values;
   bool probabilities = false;  // Rows already sum to 1 (softmax applied, or an oracle mass).
 
-  float* Row(int head, int i) { return values.data() + (static_cast<std::size_t>(head) * num_blocks + i) * num_blocks; }
+  float* Row(int head, int i) {
+    return values.data() + (static_cast<std::size_t>(head) * num_blocks + i) * num_blocks;
+  }
   const float* Row(int head, int i) const {
     return values.data() + (static_cast<std::size_t>(head) * num_blocks + i) * num_blocks;
   }
@@ -87,8 +89,8 @@ struct BlockScores {
 
 // Runs one layer's gate on pre-RoPE Q [n, q_heads * D] and K [n, kv_heads * D] (row strides in
 // floats) and returns the raw block logits S.
-BlockScores GateForward(const GateConfig& config, const LayerGate& gate, const float* q, std::size_t q_stride,
-                        const float* k, std::size_t k_stride, int num_tokens);
+BlockScores GateForward(const GateConfig& config, const LayerGate& gate, const float* q,
+                        std::size_t q_stride, const float* k, std::size_t k_stride, int num_tokens);
 
 // Applies a causal softmax over key blocks to every row (logits -> probabilities).
 void SoftmaxRows(BlockScores& scores);

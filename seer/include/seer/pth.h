@@ -16,9 +16,9 @@ namespace seer {
 
 struct PthTensor {
   std::string name;
-  DType dtype = DType::kF32;            // As stored: F32, BF16 or F16.
+  DType dtype = DType::kF32;  // As stored: F32, BF16 or F16.
   std::vector<std::int64_t> shape;
-  std::vector<float> values;            // Row-major (contiguous), converted to fp32.
+  std::vector<float> values;  // Row-major (contiguous), converted to fp32.
 };
 
 // Reads every tensor of the state dict in `path`, in file order.

@@ -23,7 +23,8 @@ BlockScores EmptyScores(int heads, int nb, bool probabilities) {
 }
 
 // Mean of the rows of each block for one head: out[nb, D].
-void MeanPool(const float* x, std::size_t stride, std::size_t column, int n, int head_dim, int block, float* out) {
+void MeanPool(const float* x, std::size_t stride, std::size_t column, int n, int head_dim,
+              int block, float* out) {
   const int nb = (n + block - 1) / block;
   for (int b = 0; b < nb; ++b) {
     const int begin = b * block, end = std::min(n, begin + block);
@@ -39,12 +40,14 @@ void MeanPool(const float* x, std::size_t stride, std::size_t column, int n, int
 
 }  // namespace
 
-BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size, const SelectionOptions& o) {
+BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size,
+                       const SelectionOptions& o) {
   using Method = SelectionOptions::Method;
   const int nb = scores.num_blocks, H = scores.heads;
   if (nb != (num_tokens + block_size - 1) / block_size) {
-    common::Throw<common::InvalidArgument>("block selection: {} score blocks do not cover {} tokens in blocks of {}",
-                                           nb, num_tokens, block_size);
+    common::Throw<common::InvalidArgument>(
+        "block selection: {} score blocks do not cover {} tokens in blocks of {}", nb, num_tokens,
+        block_size);
   }
   if (o.method != Method::kThreshold && !(o.density > 0.0f && o.density <= 1.0f)) {
     common::Throw<common::InvalidArgument>("--density must be in (0, 1], got {}", o.density);
@@ -56,7 +59,9 @@ BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size, cons
 
   // keep[h][i][j] for j <= i; forced blocks first.
   std::vector<std::uint8_t> keep(static_cast<std::size_t>(H) * nb * nb, 0);
-  auto at = [&](int h, int i, int j) -> std::uint8_t& { return keep[(static_cast<std::size_t>(h) * nb + i) * nb + j]; };
+  auto at = [&](int h, int i, int j) -> std::uint8_t& {
+    return keep[(static_cast<std::size_t>(h) * nb + i) * nb + j];
+  };
   for (int h = 0; h < H; ++h) {
     for (int i = 0; i < nb; ++i) {
       at(h, i, i) = 1;
@@ -74,7 +79,8 @@ BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size, cons
     }
   } else if (o.method == Method::kDensity) {
     // The reference's top-k: k = max(1, int((1 - sqrt(1 - rho)) * nb)) over the row, then causal.
-    const int k = std::max(1, static_cast<int>((1.0 - std::sqrt(1.0 - static_cast<double>(o.density))) * nb));
+    const int k =
+        std::max(1, static_cast<int>((1.0 - std::sqrt(1.0 - static_cast<double>(o.density))) * nb));
     std::vector<int> order(static_cast<std::size_t>(nb));
     for (int h = 0; h < H; ++h) {
       for (int i = 0; i < nb; ++i) {
@@ -96,15 +102,19 @@ BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size, cons
         const float* row = scores.Row(h, i);
         for (int j = 0; j <= i; ++j) {
           const std::size_t index = (static_cast<std::size_t>(h) * nb + i) * nb + j;
-          if (keep[index]) ++forced;
-          else candidates.emplace_back(row[j], index);
+          if (keep[index])
+            ++forced;
+          else
+            candidates.emplace_back(row[j], index);
         }
       }
     }
     if (target > forced) {
       const std::size_t extra = std::min(target - forced, candidates.size());
-      std::nth_element(candidates.begin(), candidates.begin() + static_cast<long>(extra), candidates.end(),
-                       [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
+      std::nth_element(candidates.begin(), candidates.begin() + static_cast<long>(extra),
+                       candidates.end(), [](const auto& a, const auto& b) {
+                         return a.first != b.first ? a.first > b.first : a.second < b.second;
+                       });
       for (std::size_t c = 0; c < extra; ++c) keep[candidates[c].second] = 1;
     }
   }
@@ -126,8 +136,9 @@ BlockMask SelectBlocks(BlockScores& scores, int num_tokens, int block_size, cons
   return mask;
 }
 
-BlockScores MeanPoolScores(const float* q, std::size_t q_stride, const float* k, std::size_t k_stride,
-                           int num_tokens, int q_heads, int kv_heads, int head_dim, int block_size) {
+BlockScores MeanPoolScores(const float* q, std::size_t q_stride, const float* k,
+                           std::size_t k_stride, int num_tokens, int q_heads, int kv_heads,
+                           int head_dim, int block_size) {
   const int nb = (num_tokens + block_size - 1) / block_size;
   const int group = q_heads / kv_heads;
   BlockScores s = EmptyScores(q_heads, nb, false);
@@ -142,13 +153,16 @@ BlockScores MeanPoolScores(const float* q, std::size_t q_stride, const float* k,
     std::vector<float> q_mean(static_cast<std::size_t>(nb) * head_dim);
 #pragma omp for schedule(static)
     for (int h = 0; h < q_heads; ++h) {
-      MeanPool(q, q_stride, static_cast<std::size_t>(h) * head_dim, num_tokens, head_dim, block_size, q_mean.data());
+      MeanPool(q, q_stride, static_cast<std::size_t>(h) * head_dim, num_tokens, head_dim,
+               block_size, q_mean.data());
       const float* km = k_mean.data() + static_cast<std::size_t>(h / group) * nb * head_dim;
       for (int i = 0; i < nb; ++i) {
         float* row = s.Row(h, i);
         for (int j = 0; j <= i; ++j) {
           float dot = 0.0f;
-          for (int c = 0; c < head_dim; ++c) dot += q_mean[static_cast<std::size_t>(i) * head_dim + c] * km[static_cast<std::size_t>(j) * head_dim + c];
+          for (int c = 0; c < head_dim; ++c)
+            dot += q_mean[static_cast<std::size_t>(i) * head_dim + c] *
+                   km[static_cast<std::size_t>(j) * head_dim + c];
           row[j] = dot * scale;
         }
       }
@@ -184,10 +198,12 @@ BlockScores OracleScores(const float* q, std::size_t q_stride, const float* k, s
       std::fill(mass, mass + i + 1, 0.0f);
       const int begin = i * block_size, end = std::min(num_tokens, begin + block_size);
       for (int r = begin; r < end; ++r) {
-        const float* qr = q + static_cast<std::size_t>(r) * q_stride + static_cast<std::size_t>(h) * head_dim;
+        const float* qr =
+            q + static_cast<std::size_t>(r) * q_stride + static_cast<std::size_t>(h) * head_dim;
         float mx = kNegInf;
         for (int t = 0; t <= r; ++t) {
-          const float* kt = k + static_cast<std::size_t>(t) * k_stride + static_cast<std::size_t>(g) * head_dim;
+          const float* kt =
+              k + static_cast<std::size_t>(t) * k_stride + static_cast<std::size_t>(g) * head_dim;
           float dot = 0.0f;
           for (int c = 0; c < head_dim; ++c) dot += qr[c] * kt[c];
           p[t] = dot * scale;

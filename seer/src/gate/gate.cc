@@ -20,8 +20,8 @@ constexpr const char* kPoolingNames[] = {"max", "min", "avg"};
 
 // Pools rows [n, stride] of one head (offset `column`, width D) per block into
 // out[nb, |pooling| * D], in the order the poolings are listed.
-void PoolBlocks(const float* x, std::size_t stride, std::size_t column, int n, int head_dim, int block,
-                const std::vector<Pooling>& pooling, float* out) {
+void PoolBlocks(const float* x, std::size_t stride, std::size_t column, int n, int head_dim,
+                int block, const std::vector<Pooling>& pooling, float* out) {
   const int nb = (n + block - 1) / block;
   const int width = static_cast<int>(pooling.size()) * head_dim;
   std::vector<float> mx(head_dim), mn(head_dim), sum(head_dim);
@@ -41,7 +41,7 @@ void PoolBlocks(const float* x, std::size_t stride, std::size_t column, int n, i
     float* dst = out + static_cast<std::size_t>(b) * width;
     for (std::size_t p = 0; p < pooling.size(); ++p) {
       for (int c = 0; c < head_dim; ++c) {
-        const float v = pooling[p] == Pooling::kMax ? mx[c]
+        const float v = pooling[p] == Pooling::kMax   ? mx[c]
                         : pooling[p] == Pooling::kMin ? mn[c]
                                                       : sum[c] / static_cast<float>(end - begin);
         dst[p * head_dim + c] = v;
@@ -66,8 +66,8 @@ std::vector<Pooling> ParsePoolings(const std::string& text, const std::string& t
     if (!matched) break;
   }
   if (out.empty()) {
-    Throw<InvalidArgument>("gate type '{}' is not of the form Q<poolings>_K<poolings> with max, min, avg",
-                           type_name);
+    Throw<InvalidArgument>(
+        "gate type '{}' is not of the form Q<poolings>_K<poolings> with max, min, avg", type_name);
   }
   return out;
 }
@@ -87,7 +87,9 @@ GateConfig GateConfig::ForModel(const ModelConfig& model, int block_size) {
   return c;
 }
 
-bool GateConfig::HasQLinear() const { return q_pooling.size() > 1 || d_gate != head_dim || force_double; }
+bool GateConfig::HasQLinear() const {
+  return q_pooling.size() > 1 || d_gate != head_dim || force_double;
+}
 
 std::string GateConfig::TypeName() const {
   std::string name = "Q";
@@ -108,8 +110,8 @@ void GateConfig::SetType(const std::string& type_name) {
   parsed.q_pooling = q;
   parsed.k_pooling = k;
   if (parsed.TypeName() != type_name) {
-    Throw<InvalidArgument>("gate type '{}' is not of the form Q<poolings>_K<poolings> with max, min, avg",
-                           type_name);
+    Throw<InvalidArgument>(
+        "gate type '{}' is not of the form Q<poolings>_K<poolings> with max, min, avg", type_name);
   }
   q_pooling = std::move(q);
   k_pooling = std::move(k);
@@ -123,34 +125,43 @@ void GateConfig::Validate() const {
     Throw<InvalidArgument>("gate hidden size {} must be even and in 2..1024", d_gate);
   }
   if (n_layers <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads != 0 || head_dim <= 0) {
-    Throw<InvalidArgument>("gate model shape (layers {}, heads {}, kv heads {}, head_dim {}) is invalid", n_layers,
-                           q_heads, kv_heads, head_dim);
+    Throw<InvalidArgument>(
+        "gate model shape (layers {}, heads {}, kv heads {}, head_dim {}) is invalid", n_layers,
+        q_heads, kv_heads, head_dim);
   }
-  if (q_pooling.empty() || k_pooling.empty()) Throw<InvalidArgument>("gate poolings must not be empty");
+  if (q_pooling.empty() || k_pooling.empty())
+    Throw<InvalidArgument>("gate poolings must not be empty");
 }
 
 void GateConfig::CheckMatches(const ModelConfig& model) const {
   if (n_layers != model.n_layers || q_heads != model.n_heads || kv_heads != model.n_kv_heads ||
       head_dim != model.head_dim) {
     Throw<InvalidArgument>(
-        "the gates are for a model with {} layers, {} heads, {} KV heads, head_dim {}, but the model has {}, {}, {}, "
+        "the gates are for a model with {} layers, {} heads, {} KV heads, head_dim {}, but the "
+        "model has {}, {}, {}, "
         "{}",
-        n_layers, q_heads, kv_heads, head_dim, model.n_layers, model.n_heads, model.n_kv_heads, model.head_dim);
+        n_layers, q_heads, kv_heads, head_dim, model.n_layers, model.n_heads, model.n_kv_heads,
+        model.head_dim);
   }
 }
 
 void Gates::Validate() const {
   config.Validate();
   if (static_cast<int>(layers.size()) != config.n_layers) {
-    Throw<common::FormatError>("gates hold {} layers but the configuration says {}", layers.size(), config.n_layers);
+    Throw<common::FormatError>("gates hold {} layers but the configuration says {}", layers.size(),
+                               config.n_layers);
   }
-  const std::size_t wk = static_cast<std::size_t>(config.KLinearHeads()) * config.KInputs() * config.d_gate;
-  const std::size_t wq = config.HasQLinear() ? static_cast<std::size_t>(config.q_heads) * config.QInputs() * config.d_gate : 0;
+  const std::size_t wk =
+      static_cast<std::size_t>(config.KLinearHeads()) * config.KInputs() * config.d_gate;
+  const std::size_t wq = config.HasQLinear() ? static_cast<std::size_t>(config.q_heads) *
+                                                   config.QInputs() * config.d_gate
+                                             : 0;
   for (std::size_t l = 0; l < layers.size(); ++l) {
     if (layers[l].wk.size() != wk || layers[l].wq.size() != wq) {
       Throw<common::FormatError>(
-          "gate layer {} has {} K-linear and {} Q-linear weights; the configuration ({}, d_gate {}) needs {} and {}", l,
-          layers[l].wk.size(), layers[l].wq.size(), config.TypeName(), config.d_gate, wk, wq);
+          "gate layer {} has {} K-linear and {} Q-linear weights; the configuration ({}, d_gate "
+          "{}) needs {} and {}",
+          l, layers[l].wk.size(), layers[l].wq.size(), config.TypeName(), config.d_gate, wk, wq);
     }
   }
 }
@@ -166,17 +177,21 @@ Gates RandomGates(const GateConfig& config, std::uint64_t seed) {
   };
   for (int l = 0; l < config.n_layers; ++l) {
     LayerGate layer;
-    fill(layer.wk, static_cast<std::size_t>(config.KLinearHeads()) * config.KInputs() * config.d_gate, config.KInputs());
+    fill(layer.wk,
+         static_cast<std::size_t>(config.KLinearHeads()) * config.KInputs() * config.d_gate,
+         config.KInputs());
     if (config.HasQLinear()) {
-      fill(layer.wq, static_cast<std::size_t>(config.q_heads) * config.QInputs() * config.d_gate, config.QInputs());
+      fill(layer.wq, static_cast<std::size_t>(config.q_heads) * config.QInputs() * config.d_gate,
+           config.QInputs());
     }
     gates.layers.push_back(std::move(layer));
   }
   return gates;
 }
 
-BlockScores GateForward(const GateConfig& c, const LayerGate& gate, const float* q, std::size_t q_stride,
-                        const float* k, std::size_t k_stride, int num_tokens) {
+BlockScores GateForward(const GateConfig& c, const LayerGate& gate, const float* q,
+                        std::size_t q_stride, const float* k, std::size_t k_stride,
+                        int num_tokens) {
   const int B = c.block_size, D = c.head_dim, G = c.d_gate;
   const int nb = (num_tokens + B - 1) / B;
   const int group = c.q_heads / c.kv_heads;
@@ -209,13 +224,16 @@ BlockScores GateForward(const GateConfig& c, const LayerGate& gate, const float*
   const float scale = 1.0f / std::sqrt(static_cast<float>(G));
 #pragma omp parallel
   {
-    std::vector<float> q_pooled(static_cast<std::size_t>(nb) * q_in), q_proj(static_cast<std::size_t>(nb) * G);
+    std::vector<float> q_pooled(static_cast<std::size_t>(nb) * q_in),
+        q_proj(static_cast<std::size_t>(nb) * G);
 #pragma omp for schedule(static)
     for (int h = 0; h < c.q_heads; ++h) {
-      PoolBlocks(q, q_stride, static_cast<std::size_t>(h) * D, num_tokens, D, B, c.q_pooling, q_pooled.data());
+      PoolBlocks(q, q_stride, static_cast<std::size_t>(h) * D, num_tokens, D, B, c.q_pooling,
+                 q_pooled.data());
       if (c.HasQLinear()) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, G, q_in, 1.0f, q_pooled.data(), q_in,
-                    gate.wq.data() + static_cast<std::size_t>(h) * q_in * G, G, 0.0f, q_proj.data(), G);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, G, q_in, 1.0f, q_pooled.data(),
+                    q_in, gate.wq.data() + static_cast<std::size_t>(h) * q_in * G, G, 0.0f,
+                    q_proj.data(), G);
       } else {
         q_proj = q_pooled;  // q_in == G here.
       }
@@ -225,7 +243,8 @@ BlockScores GateForward(const GateConfig& c, const LayerGate& gate, const float*
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nb, nb, G, scale, q_proj.data(), G,
                   k_proj.data() + static_cast<std::size_t>(kh) * nb * G, G, 0.0f, s, nb);
       for (int i = 0; i < nb; ++i) {
-        std::fill(s + static_cast<std::size_t>(i) * nb + i + 1, s + static_cast<std::size_t>(i + 1) * nb,
+        std::fill(s + static_cast<std::size_t>(i) * nb + i + 1,
+                  s + static_cast<std::size_t>(i + 1) * nb,
                   -std::numeric_limits<float>::infinity());
       }
     }

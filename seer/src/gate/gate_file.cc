@@ -1,10 +1,9 @@
 #include "seer/gate_file.h"
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
 #include "common/error.h"
@@ -20,7 +19,8 @@ using common::Throw;
 using Json = nlohmann::json;
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string ConfigPathBeside(const std::string& path) {
@@ -32,7 +32,8 @@ std::string ConfigPathBeside(const std::string& path) {
 constexpr int kLastBlockDenseRows = 2;
 
 void SelectionToJson(const SelectionOptions& s, Json& j) {
-  j["seerattn_sparsity_method"] = s.method == SelectionOptions::Method::kThreshold ? "threshold" : "nz_ratio";
+  j["seerattn_sparsity_method"] =
+      s.method == SelectionOptions::Method::kThreshold ? "threshold" : "nz_ratio";
   j["seerattn_threshold"] = s.threshold;
   j["seerattn_nz_ratio"] = s.density;
   j["seerattn_last_block_dense"] = s.dense_last_rows > 0;
@@ -42,9 +43,12 @@ std::optional<SelectionOptions> SelectionFromJson(const Json& j) {
   if (!j.contains("seerattn_sparsity_method")) return std::nullopt;
   SelectionOptions s;
   const std::string method = j["seerattn_sparsity_method"].get<std::string>();
-  if (method == "threshold") s.method = SelectionOptions::Method::kThreshold;
-  else if (method == "nz_ratio") s.method = SelectionOptions::Method::kDensity;
-  else Throw<FormatError>("seerattn_sparsity_method '{}' is not threshold or nz_ratio", method);
+  if (method == "threshold")
+    s.method = SelectionOptions::Method::kThreshold;
+  else if (method == "nz_ratio")
+    s.method = SelectionOptions::Method::kDensity;
+  else
+    Throw<FormatError>("seerattn_sparsity_method '{}' is not threshold or nz_ratio", method);
   s.threshold = j.value("seerattn_threshold", s.threshold);
   s.density = j.value("seerattn_nz_ratio", s.density);
   s.dense_last_rows = j.value("seerattn_last_block_dense", false) ? kLastBlockDenseRows : 0;
@@ -75,8 +79,9 @@ GateConfig ConfigFromJson(const Json& j, const std::string& where) {
     c.n_layers = j.at("num_hidden_layers").get<int>();
     c.q_heads = j.at("num_attention_heads").get<int>();
     c.kv_heads = j.value("num_key_value_heads", c.q_heads);
-    c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? j["head_dim"].get<int>()
-                                                                    : j.at("hidden_size").get<int>() / c.q_heads;
+    c.head_dim = j.contains("head_dim") && !j["head_dim"].is_null()
+                     ? j["head_dim"].get<int>()
+                     : j.at("hidden_size").get<int>() / c.q_heads;
     c.rope_theta = j.value("rope_theta", 10000.0f);
     c.model_name = j.value("_name_or_path", std::string());
     c.Validate();
@@ -112,7 +117,8 @@ void FillLayers(Gates& gates, const std::string& path, Find find) {
 GateFile ReadPth(const std::string& path) {
   const std::string config_path = ConfigPathBeside(path);
   if (!std::filesystem::exists(config_path)) {
-    Throw<common::IoError>("'{}' needs the reference's config.json beside it; looked at '{}'", path, config_path);
+    Throw<common::IoError>("'{}' needs the reference's config.json beside it; looked at '{}'", path,
+                           config_path);
   }
   Json config;
   try {
@@ -145,7 +151,8 @@ GateFile ReadSafetensors(const std::string& path) {
     }
   }
   if (!meta.contains("seerattn_gate_type")) {
-    Throw<FormatError>("'{}' is a safetensors file without gate metadata (seerattn_gate_type)", path);
+    Throw<FormatError>("'{}' is a safetensors file without gate metadata (seerattn_gate_type)",
+                       path);
   }
   GateFile file;
   file.gates.config = ConfigFromJson(meta, path);
@@ -163,8 +170,8 @@ GateFile ReadSafetensors(const std::string& path) {
 }  // namespace
 
 std::string GateTensorName(int layer, bool q_linear) {
-  return "model.layers." + std::to_string(layer) + ".self_attn.attn_gate.mask_linear_" + (q_linear ? "q" : "k") +
-         ".weight";
+  return "model.layers." + std::to_string(layer) + ".self_attn.attn_gate.mask_linear_" +
+         (q_linear ? "q" : "k") + ".weight";
 }
 
 GateFile ReadGateFile(const std::string& path) {
@@ -188,11 +195,13 @@ void WriteGateFile(const GateFile& file, const std::string& path, DType pth_dtyp
 
   if (!EndsWith(path, ".pth")) {
     std::map<std::string, std::string> metadata;
-    for (const auto& [key, value] : keys.items()) metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    for (const auto& [key, value] : keys.items())
+      metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
     std::vector<SafetensorsOutput> tensors;
     for (int l = 0; l < c.n_layers; ++l) {
       tensors.push_back({GateTensorName(l, false), shape(false), file.gates.layers[l].wk.data()});
-      if (c.HasQLinear()) tensors.push_back({GateTensorName(l, true), shape(true), file.gates.layers[l].wq.data()});
+      if (c.HasQLinear())
+        tensors.push_back({GateTensorName(l, true), shape(true), file.gates.layers[l].wq.data()});
     }
     WriteSafetensors(path, metadata, tensors);
     return;
@@ -203,7 +212,10 @@ void WriteGateFile(const GateFile& file, const std::string& path, DType pth_dtyp
     for (bool q : {false, true}) {
       if (q && !c.HasQLinear()) continue;
       const auto s = shape(q);
-      tensors.push_back({GateTensorName(l, q), pth_dtype, {static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1]), static_cast<std::int64_t>(s[2])},
+      tensors.push_back({GateTensorName(l, q),
+                         pth_dtype,
+                         {static_cast<std::int64_t>(s[0]), static_cast<std::int64_t>(s[1]),
+                          static_cast<std::int64_t>(s[2])},
                          q ? file.gates.layers[l].wq : file.gates.layers[l].wk});
     }
   }
@@ -214,7 +226,8 @@ void WriteGateFile(const GateFile& file, const std::string& path, DType pth_dtyp
     try {
       config = Json::parse(common::ReadFile(config_path));
     } catch (const Json::exception& e) {
-      Throw<FormatError>("'{}' exists but is not valid JSON ({}); not overwriting it", config_path, e.what());
+      Throw<FormatError>("'{}' exists but is not valid JSON ({}); not overwriting it", config_path,
+                         e.what());
     }
   }
   config.update(keys);

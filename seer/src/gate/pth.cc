@@ -60,53 +60,102 @@ class Unpickler {
     while (true) {
       const auto op = static_cast<std::uint8_t>(Byte());
       switch (op) {
-        case 0x80: Byte(); break;                          // PROTO
-        case 0x95: Bytes(8); break;                        // FRAME
-        case '.': return Pop();                            // STOP
-        case '}': Push(Make(std::vector<std::pair<ValuePtr, ValuePtr>>{})); break;  // EMPTY_DICT
-        case ']': {                                        // EMPTY_LIST
+        case 0x80:
+          Byte();
+          break;  // PROTO
+        case 0x95:
+          Bytes(8);
+          break;  // FRAME
+        case '.':
+          return Pop();  // STOP
+        case '}':
+          Push(Make(std::vector<std::pair<ValuePtr, ValuePtr>>{}));
+          break;     // EMPTY_DICT
+        case ']': {  // EMPTY_LIST
           auto list = Make(std::vector<ValuePtr>{});
           list->is_list = true;
           Push(list);
           break;
         }
-        case ')': Push(Make(std::vector<ValuePtr>{})); break;  // EMPTY_TUPLE
-        case '(': marks_.push_back(stack_.size()); break;      // MARK
-        case 't': Push(Make(PopToMark())); break;              // TUPLE
-        case 0x85: case 0x86: case 0x87: {                     // TUPLE1..3
+        case ')':
+          Push(Make(std::vector<ValuePtr>{}));
+          break;  // EMPTY_TUPLE
+        case '(':
+          marks_.push_back(stack_.size());
+          break;  // MARK
+        case 't':
+          Push(Make(PopToMark()));
+          break;  // TUPLE
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1..3
           std::vector<ValuePtr> items(op - 0x84);
           for (auto it = items.rbegin(); it != items.rend(); ++it) *it = Pop();
           Push(Make(std::move(items)));
           break;
         }
-        case 'q': Memo(static_cast<std::uint8_t>(Byte())); break;  // BINPUT
-        case 'r': Memo(Read<std::uint32_t>()); break;                // LONG_BINPUT
-        case 0x94: Memo(static_cast<std::uint32_t>(memo_.size())); break;  // MEMOIZE
-        case 'h': Push(Recall(static_cast<std::uint8_t>(Byte()))); break;  // BINGET
-        case 'j': Push(Recall(Read<std::uint32_t>())); break;              // LONG_BINGET
-        case 'X': Push(Make(std::string(Bytes(Read<std::uint32_t>())))); break;        // BINUNICODE
-        case 0x8c: Push(Make(std::string(Bytes(static_cast<std::uint8_t>(Byte()))))); break;  // SHORT_BINUNICODE
-        case 0x8d: Push(Make(std::string(Bytes(Read<std::uint64_t>())))); break;       // BINUNICODE8
-        case 'K': Push(Make(std::int64_t{static_cast<std::uint8_t>(Byte())})); break;  // BININT1
-        case 'M': Push(Make(std::int64_t{Read<std::uint16_t>()})); break;              // BININT2
-        case 'J': Push(Make(std::int64_t{Read<std::int32_t>()})); break;               // BININT
-        case 0x8a: Push(Make(Long1())); break;                                         // LONG1
-        case 'G': Push(Make(BinFloat())); break;                                       // BINFLOAT
-        case 0x88: Push(Make(true)); break;                                            // NEWTRUE
-        case 0x89: Push(Make(false)); break;                                           // NEWFALSE
-        case 'N': Push(Make(std::monostate{})); break;                                 // NONE
-        case 'c': {                                                                    // GLOBAL
+        case 'q':
+          Memo(static_cast<std::uint8_t>(Byte()));
+          break;  // BINPUT
+        case 'r':
+          Memo(Read<std::uint32_t>());
+          break;  // LONG_BINPUT
+        case 0x94:
+          Memo(static_cast<std::uint32_t>(memo_.size()));
+          break;  // MEMOIZE
+        case 'h':
+          Push(Recall(static_cast<std::uint8_t>(Byte())));
+          break;  // BINGET
+        case 'j':
+          Push(Recall(Read<std::uint32_t>()));
+          break;  // LONG_BINGET
+        case 'X':
+          Push(Make(std::string(Bytes(Read<std::uint32_t>()))));
+          break;  // BINUNICODE
+        case 0x8c:
+          Push(Make(std::string(Bytes(static_cast<std::uint8_t>(Byte())))));
+          break;  // SHORT_BINUNICODE
+        case 0x8d:
+          Push(Make(std::string(Bytes(Read<std::uint64_t>()))));
+          break;  // BINUNICODE8
+        case 'K':
+          Push(Make(std::int64_t{static_cast<std::uint8_t>(Byte())}));
+          break;  // BININT1
+        case 'M':
+          Push(Make(std::int64_t{Read<std::uint16_t>()}));
+          break;  // BININT2
+        case 'J':
+          Push(Make(std::int64_t{Read<std::int32_t>()}));
+          break;  // BININT
+        case 0x8a:
+          Push(Make(Long1()));
+          break;  // LONG1
+        case 'G':
+          Push(Make(BinFloat()));
+          break;  // BINFLOAT
+        case 0x88:
+          Push(Make(true));
+          break;  // NEWTRUE
+        case 0x89:
+          Push(Make(false));
+          break;  // NEWFALSE
+        case 'N':
+          Push(Make(std::monostate{}));
+          break;     // NONE
+        case 'c': {  // GLOBAL
           std::string module = Line(), name = Line();
           Push(MakeGlobal(module + "." + name));
           break;
         }
-        case 0x93: {                                                                   // STACK_GLOBAL
+        case 0x93: {  // STACK_GLOBAL
           const std::string name = String(Pop()), module = String(Pop());
           Push(MakeGlobal(module + "." + name));
           break;
         }
-        case 'Q': Push(PersistentLoad(Pop())); break;  // BINPERSID
-        case 'R': {                                    // REDUCE
+        case 'Q':
+          Push(PersistentLoad(Pop()));
+          break;     // BINPERSID
+        case 'R': {  // REDUCE
           auto args = Pop();
           auto func = Pop();
           Push(Reduce(func, args));
@@ -114,7 +163,8 @@ class Unpickler {
         }
         case 'b': {  // BUILD: only the state dict's own attributes (_metadata), which are ignored.
           Pop();
-          if (!std::holds_alternative<std::vector<std::pair<ValuePtr, ValuePtr>>>(Top()->v)) Fail("BUILD on a non-dict");
+          if (!std::holds_alternative<std::vector<std::pair<ValuePtr, ValuePtr>>>(Top()->v))
+            Fail("BUILD on a non-dict");
           break;
         }
         case 's': {  // SETITEM
@@ -127,7 +177,8 @@ class Unpickler {
           auto items = PopToMark();
           if (items.size() % 2 != 0) Fail("SETITEMS with an odd number of items");
           auto& dict = Dict(Top());
-          for (std::size_t i = 0; i < items.size(); i += 2) dict.emplace_back(items[i], items[i + 1]);
+          for (std::size_t i = 0; i < items.size(); i += 2)
+            dict.emplace_back(items[i], items[i + 1]);
           break;
         }
         case 'a': {  // APPEND
@@ -141,15 +192,17 @@ class Unpickler {
           list.insert(list.end(), items.begin(), items.end());
           break;
         }
-        default: Fail(fmt::format("unsupported pickle opcode 0x{:02x}", op));
+        default:
+          Fail(fmt::format("unsupported pickle opcode 0x{:02x}", op));
       }
     }
   }
 
  private:
   [[noreturn]] void Fail(const std::string& problem) const {
-    Throw<FormatError>("'{}': data.pkl: {} at byte {}; only plain state dicts of tensors can be read", path_, problem,
-                       pos_);
+    Throw<FormatError>(
+        "'{}': data.pkl: {} at byte {}; only plain state dicts of tensors can be read", path_,
+        problem, pos_);
   }
   char Byte() {
     if (pos_ >= data_.size()) Fail("the pickle ends early");
@@ -179,8 +232,10 @@ class Unpickler {
     if (n > 8) Fail("an integer wider than 64 bits");
     auto bytes = Bytes(n);
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[i])) << (8 * i);
-    if (n > 0 && n < 8 && (static_cast<std::uint8_t>(bytes[n - 1]) & 0x80)) v |= ~std::uint64_t{0} << (8 * n);
+    for (std::size_t i = 0; i < n; ++i)
+      v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[i])) << (8 * i);
+    if (n > 0 && n < 8 && (static_cast<std::uint8_t>(bytes[n - 1]) & 0x80))
+      v |= ~std::uint64_t{0} << (8 * n);
     return static_cast<std::int64_t>(v);
   }
   double BinFloat() {
@@ -196,7 +251,8 @@ class Unpickler {
     stack_.push_back(std::move(v));
   }
   ValuePtr Pop() {
-    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back())) Fail("stack underflow");
+    if (stack_.empty() || (!marks_.empty() && stack_.size() <= marks_.back()))
+      Fail("stack underflow");
     auto v = stack_.back();
     stack_.pop_back();
     return v;
@@ -248,12 +304,14 @@ class Unpickler {
 
   ValuePtr MakeGlobal(const std::string& name) {
     static const char* kAllowed[] = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
-                                     "torch.FloatStorage", "torch.BFloat16Storage", "torch.HalfStorage"};
+                                     "torch.FloatStorage", "torch.BFloat16Storage",
+                                     "torch.HalfStorage"};
     for (const char* allowed : kAllowed) {
       if (name == allowed) return Make(Global{name});
     }
-    Throw<FormatError>("'{}': data.pkl refers to '{}'; refusing to load it (a gate state dict holds only tensors)",
-                       path_, name);
+    Throw<FormatError>(
+        "'{}': data.pkl refers to '{}'; refusing to load it (a gate state dict holds only tensors)",
+        path_, name);
   }
 
   ValuePtr PersistentLoad(const ValuePtr& pid) {
@@ -262,9 +320,12 @@ class Unpickler {
     const auto* type = std::get_if<Global>(&t[1]->v);
     if (type == nullptr) Fail("a storage without a storage type");
     DType dtype = DType::kF32;
-    if (type->name == "torch.BFloat16Storage") dtype = DType::kBF16;
-    else if (type->name == "torch.HalfStorage") dtype = DType::kF16;
-    else if (type->name != "torch.FloatStorage") Fail("storage type " + type->name);
+    if (type->name == "torch.BFloat16Storage")
+      dtype = DType::kBF16;
+    else if (type->name == "torch.HalfStorage")
+      dtype = DType::kF16;
+    else if (type->name != "torch.FloatStorage")
+      Fail("storage type " + type->name);
     const std::int64_t numel = Int(t[4]);
     if (numel < 0) Fail("a negative storage size");
     return Make(Storage{dtype, String(t[2]), numel});
@@ -309,7 +370,8 @@ class ZipReader {
       zip_error_init_with_code(&ze, error);
       const std::string message = zip_error_strerror(&ze);
       zip_error_fini(&ze);
-      if (!std::filesystem::exists(path)) Throw<common::IoError>("cannot open '{}': no such file", path);
+      if (!std::filesystem::exists(path))
+        Throw<common::IoError>("cannot open '{}': no such file", path);
       Throw<FormatError>("'{}' is not a PyTorch checkpoint (zip archive): {}", path, message);
     }
   }
@@ -320,7 +382,8 @@ class ZipReader {
     const zip_int64_t n = zip_get_num_entries(zip_, 0);
     for (zip_int64_t i = 0; i < n; ++i) {
       const std::string name = zip_get_name(zip_, static_cast<zip_uint64_t>(i), 0);
-      if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      if (name.size() >= suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
         return name;
       }
     }
@@ -330,17 +393,21 @@ class ZipReader {
   // Reads a whole entry, which must be exactly `expected_size` bytes when that is given.
   std::string Read(const std::string& name, std::int64_t expected_size = -1) const {
     zip_stat_t st;
-    if (zip_stat(zip_, name.c_str(), 0, &st) != 0) Throw<FormatError>("'{}': entry '{}' is missing", path_, name);
+    if (zip_stat(zip_, name.c_str(), 0, &st) != 0)
+      Throw<FormatError>("'{}': entry '{}' is missing", path_, name);
     if (expected_size >= 0 && st.size != static_cast<zip_uint64_t>(expected_size)) {
-      Throw<FormatError>("'{}': entry '{}' holds {} bytes but its tensor needs {}", path_, name, st.size, expected_size);
+      Throw<FormatError>("'{}': entry '{}' holds {} bytes but its tensor needs {}", path_, name,
+                         st.size, expected_size);
     }
-    if (st.size > (std::uint64_t{1} << 36)) Throw<FormatError>("'{}': entry '{}' is implausibly large", path_, name);
+    if (st.size > (std::uint64_t{1} << 36))
+      Throw<FormatError>("'{}': entry '{}' is implausibly large", path_, name);
     std::string out(st.size, '\0');
     zip_file_t* f = zip_fopen(zip_, name.c_str(), 0);
     if (f == nullptr) Throw<FormatError>("'{}': cannot open entry '{}'", path_, name);
     const zip_int64_t got = zip_fread(f, out.data(), st.size);
     zip_fclose(f);
-    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size) Throw<FormatError>("'{}': entry '{}' is corrupt", path_, name);
+    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size)
+      Throw<FormatError>("'{}': entry '{}' is corrupt", path_, name);
     return out;
   }
 
@@ -354,7 +421,9 @@ class ZipReader {
 class PickleWriter {
  public:
   void Op(char op) { out_.push_back(op); }
-  void Global(const std::string& module, const std::string& name) { out_ += "c" + module + "\n" + name + "\n"; }
+  void Global(const std::string& module, const std::string& name) {
+    out_ += "c" + module + "\n" + name + "\n";
+  }
   void Unicode(const std::string& s) {
     Op('X');
     const auto n = static_cast<std::uint32_t>(s.size());
@@ -384,8 +453,10 @@ std::size_t ElementBytes(DType dtype) { return dtype == DType::kF32 ? 4 : 2; }
 std::vector<PthTensor> ReadPthStateDict(const std::string& path) {
   ZipReader zip(path);
   const std::string pickle_name = zip.FindSuffix("data.pkl");
-  if (pickle_name.empty()) Throw<FormatError>("'{}' is a zip archive without data.pkl: not a PyTorch checkpoint", path);
-  const std::string prefix = pickle_name.substr(0, pickle_name.size() - std::string("data.pkl").size());
+  if (pickle_name.empty())
+    Throw<FormatError>("'{}' is a zip archive without data.pkl: not a PyTorch checkpoint", path);
+  const std::string prefix =
+      pickle_name.substr(0, pickle_name.size() - std::string("data.pkl").size());
   const std::string pickle = zip.Read(pickle_name);
   const ValuePtr root = Unpickler(path, pickle).Run();
   const auto* dict = std::get_if<std::vector<std::pair<ValuePtr, ValuePtr>>>(&root->v);
@@ -395,26 +466,32 @@ std::vector<PthTensor> ReadPthStateDict(const std::string& path) {
   for (const auto& [key, value] : *dict) {
     const auto* name = std::get_if<std::string>(&key->v);
     const auto* t = std::get_if<TensorRef>(&value->v);
-    if (name == nullptr || t == nullptr) Throw<FormatError>("'{}': the state dict holds something other than named tensors", path);
+    if (name == nullptr || t == nullptr)
+      Throw<FormatError>("'{}': the state dict holds something other than named tensors", path);
     PthTensor tensor{*name, t->storage.dtype, t->shape, {}};
     std::int64_t elements = 1;
     for (auto d : t->shape) {
-      if (d < 0 || (d > 0 && elements > (1LL << 40) / d)) Throw<FormatError>("'{}': tensor '{}' has an impossible shape", path, *name);
+      if (d < 0 || (d > 0 && elements > (1LL << 40) / d))
+        Throw<FormatError>("'{}': tensor '{}' has an impossible shape", path, *name);
       elements *= d;
     }
     // Every element's index must fall inside the storage.
     std::int64_t last = t->offset;
     for (std::size_t d = 0; d < t->shape.size(); ++d) {
-      if (t->stride[d] < 0) Throw<FormatError>("'{}': tensor '{}' has a negative stride", path, *name);
+      if (t->stride[d] < 0)
+        Throw<FormatError>("'{}': tensor '{}' has a negative stride", path, *name);
       if (t->shape[d] > 0) last += (t->shape[d] - 1) * t->stride[d];
     }
     if (t->offset < 0 || (elements > 0 && last >= t->storage.numel)) {
-      Throw<FormatError>("'{}': tensor '{}' reaches past its storage of {} elements", path, *name, t->storage.numel);
+      Throw<FormatError>("'{}': tensor '{}' reaches past its storage of {} elements", path, *name,
+                         t->storage.numel);
     }
     const std::size_t element_bytes = ElementBytes(t->storage.dtype);
-    const std::string data = zip.Read(prefix + "data/" + t->storage.key, t->storage.numel * static_cast<std::int64_t>(element_bytes));
+    const std::string data = zip.Read(prefix + "data/" + t->storage.key,
+                                      t->storage.numel * static_cast<std::int64_t>(element_bytes));
     std::vector<float> storage(static_cast<std::size_t>(t->storage.numel));
-    DequantizeToF32(t->storage.dtype, reinterpret_cast<const std::uint8_t*>(data.data()), storage.size(), storage.data());
+    DequantizeToF32(t->storage.dtype, reinterpret_cast<const std::uint8_t*>(data.data()),
+                    storage.size(), storage.data());
     tensor.values.resize(static_cast<std::size_t>(elements));
     std::vector<std::int64_t> index(t->shape.size(), 0);
     for (std::int64_t e = 0; e < elements; ++e) {
@@ -443,7 +520,8 @@ void WritePthStateDict(const std::string& path, const std::vector<PthTensor>& te
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const PthTensor& t = tensors[i];
     if (t.dtype != DType::kF32 && t.dtype != DType::kBF16) {
-      Throw<common::InvalidArgument>("cannot write tensor '{}' as {}: F32 or BF16 only", t.name, DTypeName(t.dtype));
+      Throw<common::InvalidArgument>("cannot write tensor '{}' as {}: F32 or BF16 only", t.name,
+                                     DTypeName(t.dtype));
     }
     p.Unicode(t.name);
     p.Global("torch._utils", "_rebuild_tensor_v2");
@@ -496,7 +574,8 @@ void WritePthStateDict(const std::string& path, const std::vector<PthTensor>& te
     if (zip == nullptr) Throw<common::IoError>("cannot create '{}'", temp);
     auto add = [&](const std::string& name, const std::string& bytes) {
       zip_source_t* src = zip_source_buffer(zip, bytes.data(), bytes.size(), 0);
-      const zip_int64_t index = src == nullptr ? -1 : zip_file_add(zip, name.c_str(), src, ZIP_FL_ENC_UTF_8);
+      const zip_int64_t index =
+          src == nullptr ? -1 : zip_file_add(zip, name.c_str(), src, ZIP_FL_ENC_UTF_8);
       if (index < 0) {
         if (src != nullptr) zip_source_free(src);
         zip_discard(zip);
@@ -507,7 +586,8 @@ void WritePthStateDict(const std::string& path, const std::vector<PthTensor>& te
     const std::string version = "3\n", byteorder = "little";
     add(archive + "/data.pkl", p.bytes());
     add(archive + "/byteorder", byteorder);
-    for (std::size_t i = 0; i < blobs.size(); ++i) add(archive + "/data/" + std::to_string(i), blobs[i]);
+    for (std::size_t i = 0; i < blobs.size(); ++i)
+      add(archive + "/data/" + std::to_string(i), blobs[i]);
     add(archive + "/version", version);
     if (zip_close(zip) != 0) {
       const std::string message = zip_strerror(zip);

@@ -61,7 +61,8 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
     const bool prefill = start_pos == 0 && n > 1;
     std::optional<BlockScores> gate_scores;
     if (prefill && sparse_ && sparse_->source == SparsePrefill::Source::kGate) {
-      gate_scores = GateForward(sparse_->gates->config, sparse_->gates->layers[l], q_.data(), q_dim, k_new, kv_dim, n);
+      gate_scores = GateForward(sparse_->gates->config, sparse_->gates->layers[l], q_.data(), q_dim,
+                                k_new, kv_dim, n);
     }
     ops::Rope(q_.data(), n, c.n_heads, c.head_dim, start_pos, c.rope_theta);
     ops::Rope(k_new, n, c.n_kv_heads, c.head_dim, start_pos, c.rope_theta);
@@ -100,7 +101,8 @@ std::span<const float> Transformer::Forward(std::span<const int> tokens, int sta
 void Transformer::SetSparsePrefill(std::optional<SparsePrefill> sparse) {
   const ModelConfig& c = model_.config;
   if (sparse && sparse->source == SparsePrefill::Source::kGate) {
-    if (sparse->gates == nullptr) common::Throw<common::InvalidArgument>("sparse prefill from a gate needs gates");
+    if (sparse->gates == nullptr)
+      common::Throw<common::InvalidArgument>("sparse prefill from a gate needs gates");
     sparse->gates->config.CheckMatches(c);
     sparse->gates->Validate();
   }
@@ -109,7 +111,8 @@ void Transformer::SetSparsePrefill(std::optional<SparsePrefill> sparse) {
     density_ = {};
     return;
   }
-  density_ = {c.n_layers, c.n_heads, std::vector<double>(static_cast<std::size_t>(c.n_layers) * c.n_heads),
+  density_ = {c.n_layers, c.n_heads,
+              std::vector<double>(static_cast<std::size_t>(c.n_layers) * c.n_heads),
               std::vector<double>(static_cast<std::size_t>(c.n_layers) * c.n_heads)};
 }
 
@@ -125,10 +128,12 @@ BlockMask Transformer::SparseMask(int layer, std::optional<BlockScores> gate_sco
       scores = std::move(*gate_scores);
       break;
     case SparsePrefill::Source::kOracle:
-      scores = OracleScores(q_.data(), q_dim, k, kv_dim, n, c.n_heads, c.n_kv_heads, c.head_dim, block);
+      scores =
+          OracleScores(q_.data(), q_dim, k, kv_dim, n, c.n_heads, c.n_kv_heads, c.head_dim, block);
       break;
     case SparsePrefill::Source::kMeanPool:
-      scores = MeanPoolScores(q_.data(), q_dim, k, kv_dim, n, c.n_heads, c.n_kv_heads, c.head_dim, block);
+      scores = MeanPoolScores(q_.data(), q_dim, k, kv_dim, n, c.n_heads, c.n_kv_heads, c.head_dim,
+                              block);
       break;
     case SparsePrefill::Source::kWindow:
       scores = WindowScores(c.n_heads, n, block);
