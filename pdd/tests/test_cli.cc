@@ -1,6 +1,5 @@
 // The `pdd` program as a user runs it: result files, exit codes, messages, no partial output.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -8,26 +7,18 @@
 
 #include "common/mapped_file.h"
 #include "common/shared_dir.h"
+#include "run_command.h"
 #include "test_util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int exit_code;
-  std::string out, err;
-};
+using CliRun = common::testing::CommandResult;
 
 CliRun Pdd(const std::string& args) {
-  const std::string err_path = (pdd::test::TempDir() / "stderr.txt").string();
-  FILE* pipe =
-      popen((std::string(PDD_CLI_PATH) + " " + args + " 2>'" + err_path + "'").c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, common::ReadFile(err_path)};
+  return common::testing::RunCommand(std::string(PDD_CLI_PATH) + " " + args,
+                                     (pdd::test::TempDir() / "stderr.txt").string());
 }
 
 std::string Q(const std::string& s) { return "'" + s + "'"; }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "bench.h"
+#include "common/cli_main.h"
 #include "common/error.h"
 #include "common/shared_dir.h"
 #include "pdd/mine.h"
@@ -129,7 +130,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  try {
+  return common::RunReportingErrors("pdd", [&] {
     if (*mine) {
       options.read.categorical = SplitList(categorical);
       options.read.numeric = SplitList(numeric);
@@ -170,13 +171,5 @@ int main(int argc, char** argv) {
       fmt::print("wrote {} ({} records, {} columns) and {}\n", synth_out, table.rows,
                  table.header.size(), truth_out);
     }
-  } catch (const common::Error& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "pdd: error: {}\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "pdd: error: out of memory\n");
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -1,6 +1,5 @@
 // The `seer` program as a user runs it: outputs, exit codes and error messages.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,24 +9,15 @@
 #include "common/mapped_file.h"
 #include "common/shared_dir.h"
 #include "gguf_writer.h"
+#include "run_command.h"
 
 namespace {
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
+using CliRun = common::testing::CommandResult;
 
 CliRun Seer(const std::string& args) {
-  const std::string err_path = seer::test::TempPath("stderr.txt");
-  const std::string command = std::string(SEER_CLI_PATH) + " " + args + " 2>'" + err_path + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, common::ReadFile(err_path)};
+  return common::testing::RunCommand(std::string(SEER_CLI_PATH) + " " + args,
+                                     seer::test::TempPath("stderr.txt"));
 }
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "bench_attention.h"
+#include "common/cli_main.h"
 #include "common/error.h"
 #include "common/mapped_file.h"
 #include "common/progress.h"
@@ -63,7 +64,7 @@ struct SparseOptions {
   }
 
   // Returns the sparse prefill these options ask for, or nullopt for dense.
-  std::optional<seer::SparsePrefill> Build(const seer::Model& model) {
+  std::optional<seer::SparsePrefill> Build() {
     using seer::SparsePrefill;
     const int sources = !gates_path.empty() + oracle + !baseline.empty();
     const int rules = threshold.has_value() + density.has_value() + target_density.has_value();
@@ -101,9 +102,7 @@ struct SparseOptions {
       sparse.selection = {.method = Method::kTargetDensity, .density = *target_density};
     sparse.selection.keep_first_block = sparse.selection.keep_first_block || keep_first_block;
     sparse.selection.dense_last_rows = std::max(sparse.selection.dense_last_rows, dense_last_rows);
-    if (sparse.source == SparsePrefill::Source::kGate)
-      sparse.gates->config.CheckMatches(model.config);
-    return sparse;
+    return sparse;  // The Transformer checks that gates fit the model.
   }
 };
 
@@ -185,7 +184,7 @@ void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::strin
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   const seer::Tokenizer tokenizer(model->vocab);
   seer::Transformer transformer(*model);
-  transformer.SetSparsePrefill(sparse.Build(*model));
+  transformer.SetSparsePrefill(sparse.Build());
   seer::Sampler sampler(sampling);
   const auto stats = seer::Generate(transformer, tokenizer, sampler, prompt, steps, PrintPiece);
   std::fputs("\n", stdout);
@@ -205,7 +204,7 @@ void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::strin
 void PerplexityOfFile(const ModelOptions& m, SparseOptions& sparse, const std::string& text_file,
                       int ctx) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
-  auto sparse_prefill = sparse.Build(*model);
+  auto sparse_prefill = sparse.Build();
   const seer::Tokenizer tokenizer(model->vocab);
   const std::string text = common::ReadFile(text_file);
   const auto tokens = tokenizer.Encode(text, /*add_bos=*/true);
@@ -330,21 +329,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  try {
+  return common::RunReportingErrors("seer", [&] {
     if (*info) Info(model_options, list_tensors);
     if (*tokenize) Tokenize(model_options, text_file, bos);
     if (*generate) GenerateText(model_options, sparse_options, prompt, steps, sampling);
     if (*ppl) PerplexityOfFile(model_options, sparse_options, text_file, ctx);
-    if (*init_gates)
+    if (*init_gates) {
       InitGates(model_options, gates_out, gate_block, d_gate, gate_type, gate_seed, pth_dtype);
+    }
     if (*bench_attention) seer::cli::BenchAttention(bench_options);
-  } catch (const common::Error& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "seer: error: {}\n", e.what());
-    return 1;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "seer: error: out of memory\n");
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -36,7 +36,7 @@ struct Disentanglement {
   std::vector<std::pair<int, int>> uncovered;  // Significant raw pairs no kept space covers.
 };
 
-// Returns RSR_k for component k of `sr` under `variant` (for tests: variant B's sum to SR).
+// Decomposes `sr` into ranked spaces under `variant`, keeping those with a pair above `tau`.
 Disentanglement Disentangle(const Eigen::MatrixXd& sr, const Encoded& encoded, Variant variant,
                             double tau);
 

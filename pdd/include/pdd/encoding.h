@@ -53,7 +53,7 @@ struct Encoded {
   int Find(const std::string& attribute, const std::string& value) const;
 };
 
-// Discretises numeric columns and encodes every column of `table` except those in `skip`.
+// Discretises numeric columns and encodes every column of `table` that has at least two values.
 Encoded Encode(const Table& table, const DiscretizeOptions& options);
 
 // Parses "--cuts age=30,50;bmi=25,30" style text into the cuts map; throws InvalidArgument.

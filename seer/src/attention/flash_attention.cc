@@ -199,8 +199,6 @@ void AttendQueryBlock(const FlashPlan& plan, FlashScratch& scratch, int row) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
-#include <omp.h>
-
 #include <algorithm>
 #include <numeric>
 
