@@ -183,7 +183,12 @@ void GenerateText(const ModelOptions& m, SparseOptions& sparse, const std::strin
                   int steps, seer::SamplerOptions sampling) {
   const auto model = seer::LoadModel(m.model, m.tokenizer);
   const seer::Tokenizer tokenizer(model->vocab);
-  seer::Transformer transformer(*model);
+  if (steps < 1 || steps > model->config.context_length) {
+    common::Throw<common::InvalidArgument>(
+        "--steps must be between 1 and the model's context length {}, got {}",
+        model->config.context_length, steps);
+  }
+  seer::Transformer transformer(*model, steps);  // The KV cache holds just the positions used.
   transformer.SetSparsePrefill(sparse.Build());
   seer::Sampler sampler(sampling);
   const auto stats = seer::Generate(transformer, tokenizer, sampler, prompt, steps, PrintPiece);
