@@ -55,6 +55,16 @@ double MaxAbsDiff(const float* a, const float* b, std::size_t n) {
   return worst;
 }
 
+// Returns the first `count` token ids (BOS first) of Emma, for inputs of a realistic length.
+std::vector<int> EmmaTokens(const Model& model, std::size_t count) {
+  const Tokenizer tokenizer(model.vocab);
+  auto tokens = tokenizer.Encode(
+      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
+  EXPECT_GE(tokens.size(), count);
+  tokens.resize(count);
+  return tokens;
+}
+
 class ReferenceModel : public testing::TestWithParam<std::string> {};
 
 TEST_P(ReferenceModel, LogitsMatchLlama2cAtEveryStoredPosition) {
@@ -100,11 +110,7 @@ INSTANTIATE_TEST_SUITE_P(Formats, ReferenceModel, testing::Values("gguf", "llama
 
 TEST(Transformer, BatchedPrefillEqualsTokenByTokenDecodeOver300Tokens) {
   const auto model = Load("gguf");
-  const Tokenizer tokenizer(model->vocab);
-  auto tokens = tokenizer.Encode(
-      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 4000), true);
-  ASSERT_GE(tokens.size(), 300u);
-  tokens.resize(300);
+  const auto tokens = EmmaTokens(*model, 300);
   Transformer transformer(*model, 300);
   const auto prefill = PrefillLogits(transformer, tokens);
   const auto decode = DecodeLogits(transformer, tokens);
@@ -167,10 +173,7 @@ TEST(SparsePrefill, DensityOneReproducesDenseExactly) {
 
 TEST(SparsePrefill, RandomGatesAtHalfDensityRunAndReportIt) {
   const auto model = Load("gguf");
-  const Tokenizer tokenizer(model->vocab);
-  auto tokens = tokenizer.Encode(
-      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
-  tokens.resize(1024);
+  const auto tokens = EmmaTokens(*model, 1024);
   const Gates gates = RandomGates(GateConfig::ForModel(model->config, 32), 2);
   Transformer dense(*model, 1024), sparse(*model, 1024);
   sparse.SetSparsePrefill(SparsePrefill{.gates = &gates, .selection = {.density = 0.5f}});
@@ -187,10 +190,7 @@ TEST(SparsePrefill, RandomGatesAtHalfDensityRunAndReportIt) {
 
 TEST(SparsePrefill, EverySourceRunsAtATargetDensity) {
   const auto model = Load("gguf");
-  const Tokenizer tokenizer(model->vocab);
-  auto tokens = tokenizer.Encode(
-      common::ReadFile(common::SharedFile("text/austen_emma.txt")).substr(0, 20000), true);
-  tokens.resize(512);
+  const auto tokens = EmmaTokens(*model, 512);
   for (auto source : {SparsePrefill::Source::kOracle, SparsePrefill::Source::kMeanPool,
                       SparsePrefill::Source::kWindow}) {
     Transformer t(*model, 512);
